@@ -1,0 +1,400 @@
+"""Simulate the sub-sampled acquisition a microscope would record."""
+
+import logging
+from dataclasses import dataclass
+
+import dask.array as da
+import numpy as np
+
+from . import _scan
+from ._validate import (
+    as_rng,
+    check_fraction,
+    check_positive_int,
+    check_positive_number,
+    check_real_dtype,
+)
+from .patterns import pattern_from_mask, pattern_from_positions, scan_pattern
+
+__all__ = ["subsample", "get_mask", "get_order", "acquisition_report", "AcquisitionReport"]
+
+_logger = logging.getLogger(__name__)
+
+SUBSAMPLING_NODE = "Acquisition.Subsampling"
+_COUNT_SIGNAL_TYPES = ("EDS", "EELS")
+
+
+def is_count_data(signal):
+    """True for detector counts (integer data, EDS or EELS spectra)."""
+    signal_type = signal.metadata.get_item("Signal.signal_type", "") or ""
+    return signal.data.dtype.kind in "iu" or signal_type.startswith(_COUNT_SIGNAL_TYPES)
+
+
+def _frame_masks(layout, frames, fraction, pattern, rng, mask, positions):
+    """One ``(sampled, order)`` per output frame, plus the pattern's name."""
+    n_out = layout.n_frames * frames
+    if positions is not None:
+        return [pattern_from_positions(positions, layout.scan_shape)] * n_out, "positions"
+    if mask is not None:
+        mask = np.asarray(mask)
+        if mask.shape == tuple(layout.scan_shape):
+            return [pattern_from_mask(mask, layout.scan_shape)] * n_out, "mask"
+        if layout.frame_shape and mask.shape == layout.mask_shape:
+            flat = mask.reshape(-1, *layout.scan_shape)
+            return [pattern_from_mask(m, layout.scan_shape) for m in flat], "mask"
+        expected = f"{tuple(layout.scan_shape)}" + (
+            f" or {layout.mask_shape}" if layout.frame_shape else ""
+        )
+        raise ValueError(
+            f"mask: expected a bool array of shape {expected} in (row, col) order, got {mask.shape}"
+        )
+    return [
+        scan_pattern(layout.scan_shape, fraction=fraction, pattern=pattern, seed=rng)
+        for _ in range(n_out)
+    ], pattern
+
+
+def _poisson_block(lam, dose, integer, block_seed):
+    if not np.isfinite(lam).all():
+        raise ValueError("signal: NaN or inf in the sampled data; `dose` needs finite values")
+    if (lam < 0).any():
+        raise ValueError("signal: negative values in the sampled data; `dose` needs values >= 0")
+    counts = np.random.default_rng(block_seed).poisson(lam * dose)
+    return counts if integer else counts / dose
+
+
+def _apply_dose(data, sampled, dose, integer, seed):
+    """Poisson noise at ``dose`` electrons per visited position (see ``subsample``).
+
+    Each dask block draws from its own stream spawned from ``seed`` by block
+    index, so a lazy result is reproducible for a given chunking.
+    """
+    lazy = isinstance(data, da.Array)
+    visited = np.broadcast_to(sampled[..., None], data.shape)
+    peak = (da if lazy else np).where(visited, data, 0).max()
+    scale = (da if lazy else np).where(peak > 0, peak, 1)
+    lam = data / scale
+    # Counts keep a float dtype if they came as floats; narrow integers widen so
+    # that high doses cannot overflow.
+    out_dtype = np.promote_types(data.dtype, np.uint32 if integer else np.float32)
+    root = np.random.SeedSequence(seed)
+    if lazy:
+        def block(lam_block, block_info=None):
+            index = block_info[0]["chunk-location"]
+            key = int(np.ravel_multi_index(index, block_info[0]["num-chunks"]))
+            return _poisson_block(lam_block, dose, integer, root.spawn(key + 1)[key]).astype(
+                out_dtype
+            )
+
+        noisy = da.map_blocks(block, lam, dtype=out_dtype)
+    else:
+        noisy = _poisson_block(lam, dose, integer, root.spawn(1)[0]).astype(out_dtype)
+    return noisy if integer else noisy * scale
+
+
+def subsample(
+    signal,
+    fraction=0.1,
+    pattern="random",
+    *,
+    seed=None,
+    dose=None,
+    frames=1,
+    mask=None,
+    positions=None,
+    lazy_output=None,
+):
+    """Simulate a sub-sampled scan of ``signal``.
+
+    Parameters
+    ----------
+    signal : hyperspy.signal.BaseSignal
+        An image (Signal2D; a stack of images gets one mask per frame) or a
+        spectrum image (2 navigation axes, 1 signal axis; extra navigation axes
+        are frames).
+    fraction : float
+        Fraction of scan positions visited, in (0, 1]. Ignored with ``mask`` or
+        ``positions``.
+    pattern : str
+        ``"random"``, ``"line_hop"``, ``"jittered"``, ``"regular"`` or
+        ``"spiral"``, see :mod:`hyperspy_cs.patterns`.
+    seed : None, int or numpy.random.Generator
+        Seed of the pattern and of the noise; the integer actually used is stored
+        in the metadata so the result can be reproduced.
+    dose : float, optional
+        Electrons per visited position. A visited value ``v`` of normalised
+        intensity ``u = v / max(v)`` becomes ``Poisson(dose * u) / dose * max(v)``
+        (same units as the input); for count data (integers, EDS, EELS) the
+        result is the integer counts ``Poisson(dose * u)``. Without ``dose`` the
+        visited values are kept as they are.
+    frames : int
+        Number of independent frames (dose fractionation, time series): each
+        gets its own mask and noise, and a navigation axis ``frame`` is added.
+    mask : array_like of bool, optional
+        Visited positions, shape ``(n_rows, n_cols)`` in numpy (row, col) order,
+        True = visited; or one mask per frame for a stack.
+    positions : array_like of int, optional
+        ``(n, 2)`` visited ``(row, col)`` positions in acquisition order.
+    lazy_output : bool, optional
+        None (default) returns a lazy signal for a lazy input; True or False
+        force it.
+
+    Returns
+    -------
+    hyperspy.signal.BaseSignal
+        A new signal of the same class (shape, axes, metadata and
+        original_metadata carried over) with unvisited positions set to 0 and
+        ``metadata.Acquisition.Subsampling`` holding ``sampled`` (bool, (row,
+        col) order, True = visited; frames first), ``order`` (visit order as flat
+        indices; one row per frame, padded with -1, when there are frames),
+        ``pattern``, ``fraction`` (achieved), ``requested_fraction``, ``seed`` and
+        ``dose``.
+
+    Examples
+    --------
+    >>> import hyperspy_cs as cs
+    >>> s = cs.data.atomic_resolution_image()
+    >>> sub = s.subsample(0.1, "line_hop", seed=0)
+    >>> cs.get_mask(sub).mean()  # doctest: +SKIP
+    0.0999...
+    """
+    layout = _scan.scan_layout(signal)
+    check_real_dtype(signal.data.dtype)
+    if mask is not None and positions is not None:
+        raise ValueError("mask, positions: pass one of them, not both")
+    if mask is None and positions is None:
+        fraction = check_fraction(fraction)
+    frames = check_positive_int(frames, name="frames")
+    if frames > 1 and layout.frame_shape:
+        raise ValueError(
+            f"frames: the signal already has frame axes {layout.frame_shape}; "
+            "frames > 1 needs a single image or spectrum image"
+        )
+    dose = check_positive_number(dose, name="dose", allow_none=True)
+    if signal.metadata.has_item(SUBSAMPLING_NODE):
+        raise ValueError(
+            "signal: it is already sub-sampled; to sub-sample it further pass "
+            "mask=hyperspy_cs.get_mask(signal) & your_mask"
+        )
+    if lazy_output is not None and not isinstance(lazy_output, bool):
+        raise TypeError(f"lazy_output: expected None, True or False, got {lazy_output!r}")
+
+    rng, recorded_seed = as_rng(seed)
+    masks, pattern_name = _frame_masks(layout, frames, fraction, pattern, rng, mask, positions)
+
+    lazy = signal._lazy if lazy_output is None else lazy_output
+    source = signal
+    if lazy and not signal._lazy:
+        source = signal.as_lazy()
+    elif signal._lazy and not lazy:
+        source = signal.deepcopy()
+        source.compute(show_progressbar=False)
+    data = _scan.to_canonical(source.data, layout)
+    if frames > 1:
+        data = (da if lazy else np).broadcast_to(data, (frames, *data.shape[1:]))
+    sampled = np.stack([m for m, _ in masks])
+    visited = sampled[..., None]
+    if dose is None:
+        new = (da if lazy else np).where(visited, data, 0).astype(data.dtype)
+    else:
+        integer = is_count_data(signal)
+        noisy = _apply_dose(data, sampled, dose, integer, recorded_seed)
+        new = (da if lazy else np).where(visited, noisy, 0)
+
+    out_layout = _scan.ScanLayout(
+        layout.kind,
+        (frames,) if frames > 1 else layout.frame_shape,
+        layout.scan_shape,
+        layout.channel_shape,
+    )
+    new = _scan.from_canonical(new, out_layout)
+    if frames > 1:
+        frame_axis = {"name": "frame", "size": frames, "navigate": True, "units": ""}
+        out = type(source)(
+            new,
+            axes=[frame_axis, *_scan.axis_dicts(source)],
+            metadata=source.metadata.as_dictionary(),
+            original_metadata=source.original_metadata.as_dictionary(),
+        )
+    else:
+        out = source._deepcopy_with_new_data(new)
+
+    orders = [o for _, o in masks]
+    if len(orders) == 1:
+        order = orders[0]
+    else:
+        order = np.full((len(orders), max(o.size for o in orders)), -1, dtype=np.int64)
+        for row, o in zip(order, orders):
+            row[: o.size] = o
+    out.metadata.set_item(
+        SUBSAMPLING_NODE,
+        {
+            "sampled": sampled.reshape(out_layout.mask_shape),
+            "order": order,
+            "pattern": pattern_name,
+            "fraction": float(sampled.mean()),
+            "requested_fraction": float(sampled.mean()) if mask is not None or positions is not None else fraction,
+            "seed": recorded_seed,
+            "dose": dose if dose is not None else 0.0,
+        },
+    )
+    title = signal.metadata.get_item("General.title", "")
+    out.metadata.General.title = f"{title} (sub-sampled {100 * sampled.mean():.1f} %)".strip()
+    _logger.info(
+        "sub-sampled %s: %d of %d positions per frame (%s)",
+        title or "signal",
+        int(sampled[0].sum()),
+        sampled[0].size,
+        pattern_name,
+    )
+    return out
+
+
+def _subsampling_node(signal):
+    from hyperspy.signal import BaseSignal
+
+    if not isinstance(signal, BaseSignal):
+        raise TypeError(f"signal: expected a HyperSpy signal, got {type(signal).__name__}")
+    if not signal.metadata.has_item(f"{SUBSAMPLING_NODE}.sampled"):
+        raise ValueError(
+            "signal: no metadata.Acquisition.Subsampling.sampled; it was not made by "
+            "hyperspy_cs.subsample (pass mask= explicitly, or build it with "
+            "hyperspy_cs.subsample(..., mask=...))"
+        )
+    return signal.metadata.get_item(SUBSAMPLING_NODE)
+
+
+def _as_numpy(value):
+    # Lazily loaded .hspy/.zspy files hand metadata arrays back as dask arrays.
+    return np.asarray(value.compute() if hasattr(value, "compute") else value)
+
+
+def get_mask(signal):
+    """The ``sampled`` mask of a sub-sampled signal.
+
+    Parameters
+    ----------
+    signal : hyperspy.signal.BaseSignal
+        A signal with ``metadata.Acquisition.Subsampling.sampled`` (made by
+        :func:`subsample` or loaded from a file written after it).
+
+    Returns
+    -------
+    numpy.ndarray of bool
+        Shape ``(n_rows, n_cols)`` (frames first for stacks), numpy (row, col)
+        order, True = visited.
+    """
+    return _as_numpy(_subsampling_node(signal).sampled).astype(bool)
+
+
+def get_order(signal):
+    """Visit order of a sub-sampled signal as flat indices ``row * n_cols + col``.
+
+    Returns
+    -------
+    numpy.ndarray of int64
+        Shape ``(n_visited,)``, or ``(n_frames, max_visited)`` padded with -1.
+    """
+    return _as_numpy(_subsampling_node(signal).order).astype(np.int64)
+
+
+_ELEMENTARY_CHARGE = 1.602176634e-19  # C
+
+
+@dataclass(frozen=True)
+class AcquisitionReport:
+    """Time, dose and beam travel of a sub-sampled scan against the full raster.
+
+    Times in seconds, travel in pixels, dose in electrons.
+    """
+
+    n_frames: int
+    n_positions: int
+    n_visited: int
+    fraction: float
+    full_time: float
+    subsampled_time: float
+    speedup: float
+    dose_reduction: float
+    electrons_per_position: float | None
+    total_electrons: float | None
+    full_electrons: float | None
+    beam_travel: float
+    full_beam_travel: float
+
+    def __str__(self):
+        lines = [
+            f"visited positions : {self.n_visited} of {self.n_positions} "
+            f"({100 * self.fraction:.2f} %) over {self.n_frames} frame(s)",
+            f"acquisition time  : {self.subsampled_time:.4g} s (full scan {self.full_time:.4g} s, "
+            f"{self.speedup:.3g}x faster)",
+            f"total dose        : {self.dose_reduction:.3g}x lower than the full scan",
+            f"beam travel       : {self.beam_travel:.4g} px (raster {self.full_beam_travel:.4g} px)",
+        ]
+        if self.total_electrons is not None:
+            lines.append(
+                f"electrons         : {self.electrons_per_position:.4g} per position, "
+                f"{self.total_electrons:.4g} in all (full scan {self.full_electrons:.4g})"
+            )
+        return "\n".join(lines)
+
+
+def acquisition_report(signal, *, dwell_time, beam_current=None, flyback_time=0.0):
+    """Acquisition time and dose saved by a sub-sampled scan.
+
+    Parameters
+    ----------
+    signal : hyperspy.signal.BaseSignal
+        A sub-sampled signal (see :func:`subsample`).
+    dwell_time : float
+        Time per visited position, in seconds.
+    beam_current : float, optional
+        Probe current in amperes; adds electron counts to the report.
+    flyback_time : float
+        Time for the beam to return at the start of each scanned row, in
+        seconds; counted once per row that has a visited position.
+
+    Returns
+    -------
+    AcquisitionReport
+        Printable; ``speedup`` is full time / sub-sampled time and
+        ``dose_reduction`` the full scan's total dose over this one's (the same
+        dose per visited position).
+    """
+    dwell_time = check_positive_number(dwell_time, name="dwell_time")
+    beam_current = check_positive_number(beam_current, name="beam_current", allow_none=True)
+    flyback_time = check_positive_number(flyback_time, name="flyback_time", allow_zero=True)
+    sampled = get_mask(signal)
+    orders = np.atleast_2d(get_order(signal))
+    n_rows, n_cols = sampled.shape[-2:]
+    sampled = sampled.reshape(-1, n_rows, n_cols)
+    n_frames = sampled.shape[0]
+    if orders.shape[0] != n_frames:
+        orders = np.broadcast_to(orders, (n_frames, orders.shape[1]))
+    n_positions = n_frames * n_rows * n_cols
+    n_visited = int(sampled.sum())
+    rows_visited = int(sampled.any(axis=2).sum())
+    full_time = n_positions * dwell_time + n_frames * n_rows * flyback_time
+    sub_time = n_visited * dwell_time + rows_visited * flyback_time
+    travel = 0.0
+    for order in orders:
+        order = order[order >= 0]
+        r, c = np.divmod(order, n_cols)
+        travel += float(np.hypot(np.diff(r), np.diff(c)).sum())
+    full_travel = n_frames * float(n_rows * (n_cols - 1) + (n_rows - 1) * np.hypot(1, n_cols - 1))
+    electrons = None if beam_current is None else beam_current * dwell_time / _ELEMENTARY_CHARGE
+    return AcquisitionReport(
+        n_frames=n_frames,
+        n_positions=n_positions,
+        n_visited=n_visited,
+        fraction=n_visited / n_positions,
+        full_time=full_time,
+        subsampled_time=sub_time,
+        speedup=full_time / sub_time,
+        dose_reduction=n_positions / n_visited,
+        electrons_per_position=electrons,
+        total_electrons=None if electrons is None else electrons * n_visited,
+        full_electrons=None if electrons is None else electrons * n_positions,
+        beam_travel=travel,
+        full_beam_travel=full_travel,
+    )
