@@ -1,15 +1,27 @@
 """hyperspy-cs: compressive (sub-sampled) scanning electron microscopy for HyperSpy.
 
-``import hyperspy_cs`` adds the operations below to every HyperSpy signal as
-methods (``s.subsample(...)``); each is also a plain function
-(``hyperspy_cs.subsample(s, ...)``).
+``import hyperspy_cs`` adds the signal operations below to every HyperSpy signal
+as methods (``s.subsample(...)``, ``s.inpaint_bpfa(...)``); each is also a plain
+function (``hyperspy_cs.subsample(s, ...)``).
 """
 
 from importlib.metadata import PackageNotFoundError, version
 
-from . import patterns
+from . import data, layers, metrics, patterns
 from ._methods import register as _register
+from .bpfa import get_dictionary, inpaint_bpfa, inpaint_bpfa3d
 from .dictionary import BPFADictionary
+from .guide import resample_guide
+from .inpaint import inpaint
+from .io import (
+    from_mask,
+    from_positions,
+    load_acquisition,
+    load_compact,
+    read_scan_positions,
+    save_compact,
+)
+from .metrics import psnr, split_counts, sre, ssim
 from .subsample import AcquisitionReport, acquisition_report, get_mask, get_order, subsample
 
 try:
@@ -21,10 +33,29 @@ __all__ = [
     "AcquisitionReport",
     "BPFADictionary",
     "acquisition_report",
+    "data",
+    "from_mask",
+    "from_positions",
+    "get_dictionary",
     "get_mask",
     "get_order",
+    "inpaint",
+    "inpaint_bpfa",
+    "inpaint_bpfa3d",
+    "layers",
+    "load_acquisition",
+    "load_compact",
+    "metrics",
     "patterns",
+    "psnr",
+    "read_scan_positions",
+    "resample_guide",
+    "save_compact",
+    "split_counts",
+    "sre",
+    "ssim",
     "subsample",
 ]
 
-_register([subsample, get_mask, get_order, acquisition_report])
+_register([subsample, get_mask, get_order, acquisition_report, split_counts, inpaint,
+           inpaint_bpfa, inpaint_bpfa3d])

@@ -198,7 +198,7 @@ def pattern_from_positions(positions, shape):
     out = (positions < 0) | (positions >= np.array(shape))
     if out.any():
         bad = positions[out.any(axis=1)][0]
-        raise ValueError(f"positions: {tuple(bad)} lies outside the scan grid {tuple(shape)}")
+        raise ValueError(f"positions: {tuple(int(v) for v in bad)} lies outside the scan grid {tuple(shape)}")
     order = positions[:, 0] * shape[1] + positions[:, 1]
     if np.unique(order).size != order.size:
         raise ValueError(

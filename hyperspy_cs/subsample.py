@@ -30,6 +30,26 @@ def is_count_data(signal):
     return signal.data.dtype.kind in "iu" or signal_type.startswith(_COUNT_SIGNAL_TYPES)
 
 
+def subsampling_metadata(sampled, order, *, pattern, requested_fraction=None, seed=None,
+                         dose=None):
+    """The ``metadata.Acquisition.Subsampling`` node, as every writer of it stores it.
+
+    ``requested_fraction`` defaults to the achieved one (a given mask or a
+    measured pattern), ``dose`` 0.0 means no simulated dose, and ``seed`` None a
+    pattern that was not drawn at random.
+    """
+    fraction = float(np.mean(sampled))
+    return {
+        "sampled": sampled,
+        "order": order,
+        "pattern": pattern,
+        "fraction": fraction,
+        "requested_fraction": fraction if requested_fraction is None else float(requested_fraction),
+        "seed": seed,
+        "dose": 0.0 if dose is None else float(dose),
+    }
+
+
 def _frame_masks(layout, frames, fraction, pattern, rng, mask, positions):
     """One ``(sampled, order)`` per output frame, plus the pattern's name."""
     n_out = layout.n_frames * frames
@@ -77,18 +97,17 @@ def _apply_dose(data, sampled, dose, integer, seed):
     # Counts keep a float dtype if they came as floats; narrow integers widen so
     # that high doses cannot overflow.
     out_dtype = np.promote_types(data.dtype, np.uint32 if integer else np.float32)
-    root = np.random.SeedSequence(seed)
     if lazy:
         def block(lam_block, block_info=None):
             index = block_info[0]["chunk-location"]
             key = int(np.ravel_multi_index(index, block_info[0]["num-chunks"]))
-            return _poisson_block(lam_block, dose, integer, root.spawn(key + 1)[key]).astype(
-                out_dtype
-            )
+            block_seed = np.random.SeedSequence(seed, spawn_key=(key,))
+            return _poisson_block(lam_block, dose, integer, block_seed).astype(out_dtype)
 
         noisy = da.map_blocks(block, lam, dtype=out_dtype)
     else:
-        noisy = _poisson_block(lam, dose, integer, root.spawn(1)[0]).astype(out_dtype)
+        noisy = _poisson_block(lam, dose, integer, np.random.SeedSequence(seed, spawn_key=(0,)))
+        noisy = noisy.astype(out_dtype)
     return noisy if integer else noisy * scale
 
 
@@ -226,17 +245,13 @@ def subsample(
         order = np.full((len(orders), max(o.size for o in orders)), -1, dtype=np.int64)
         for row, o in zip(order, orders):
             row[: o.size] = o
+    explicit = mask is not None or positions is not None
     out.metadata.set_item(
         SUBSAMPLING_NODE,
-        {
-            "sampled": sampled.reshape(out_layout.mask_shape),
-            "order": order,
-            "pattern": pattern_name,
-            "fraction": float(sampled.mean()),
-            "requested_fraction": float(sampled.mean()) if mask is not None or positions is not None else fraction,
-            "seed": recorded_seed,
-            "dose": dose if dose is not None else 0.0,
-        },
+        subsampling_metadata(
+            sampled.reshape(out_layout.mask_shape), order, pattern=pattern_name,
+            requested_fraction=None if explicit else fraction, seed=recorded_seed, dose=dose,
+        ),
     )
     title = signal.metadata.get_item("General.title", "")
     out.metadata.General.title = f"{title} (sub-sampled {100 * sampled.mean():.1f} %)".strip()

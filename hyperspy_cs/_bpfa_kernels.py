@@ -1,0 +1,375 @@
+"""Numba kernels of the BPFA Gibbs sampler (the model is described in ``_bpfa.py``).
+
+Layout shared by every kernel
+-----------------------------
+- Images are ``(F, H, W * L)`` float32: the column and layer axes are merged so that
+  one patch row of ``b`` pixels x ``L`` layers is ``b * L`` contiguous entries. The
+  image-sized ``mask`` (1.0 = observed) has this layout; a patch's mask is always read
+  from it, never stored per patch.
+- Patch ``i`` has its top-left corner at ``(f, r, c)``, ``i = (f * nr + r) * nc + c``,
+  ``nr = H - b + 1``, ``nc = W - b + 1`` (every overlapping patch). Its entry
+  ``p = u * (b * L) + q`` is image row ``r + u``, merged column ``c * L + q``: the
+  C-order flattening of a ``(b, b, L)`` patch, so ``P = b * b * L``.
+- ``R`` is the masked residual ``(n, P)`` float32, exactly zero at unobserved entries,
+  so a dot product with a row of ``R`` needs no mask.
+- ``ZS`` is ``(K, n)`` float32 holding ``z * s`` (``z = ZS != 0``), atom-major so that
+  the per-atom passes read it contiguously.
+- Patches are processed in fixed chunks of ``CHUNK`` patches whatever the thread count,
+  and every reduction over patches goes through per-chunk partial sums added in chunk
+  order: results are bit-identical for any number of threads.
+
+Random numbers come from a counter-based generator (the splitmix64 finaliser) applied
+to ``patch_key + counter * golden``, where the patch key hashes the run key with the
+patch's GLOBAL coordinate ``(frame, row + origin_row, col + origin_col)``: a patch
+draws the same numbers whichever tile or thread processes it.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+CHUNK = 256
+
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+_MIX1 = np.uint64(0xBF58476D1CE4E5B9)
+_MIX2 = np.uint64(0x94D049BB133111EB)
+_LOW32 = np.uint64(0xFFFFFFFF)
+_S24 = np.float32(1.0 / 16777216.0)
+_S32 = 1.0 / 4294967296.0
+
+_PJIT = dict(cache=True, nogil=True, parallel=True, fastmath=True)
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _mix64(z):
+    """splitmix64 finaliser: a bijective 64-bit hash with full avalanche."""
+    z = (z ^ (z >> np.uint64(30))) * _MIX1
+    z = (z ^ (z >> np.uint64(27))) * _MIX2
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _draw(patch_key, counter):
+    """64 random bits for draw number ``counter`` (uint64) of the patch ``patch_key``."""
+    return _mix64(patch_key + counter * _GOLDEN)
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _uniform24(bits):
+    """Uniform in (0, 1) from the top 24 bits, exact in float32."""
+    return (np.float32(bits >> np.uint64(40)) + np.float32(0.5)) * _S24
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _normal(bits):
+    """Standard normal from 64 random bits (Box-Muller on two 32-bit uniforms)."""
+    u1 = (np.float64(bits >> np.uint64(32)) + 0.5) * _S32
+    u2 = (np.float64(bits & _LOW32) + 0.5) * _S32
+    return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
+
+
+@njit(inline="always", cache=True, nogil=True)
+def _patch_corner(i, nr, nc):
+    f = i // (nr * nc)
+    rem = i - f * nr * nc
+    r = rem // nc
+    return f, r, rem - r * nc
+
+
+@njit(**_PJIT)
+def patch_keys(key, n_frames, nr, nc, row0, col0):
+    """Per-patch random keys from the run key and the global patch coordinates.
+
+    Parameters
+    ----------
+    key : numpy.uint64
+        Run key derived from the seed.
+    n_frames, nr, nc : int
+        Frames and patch-grid size of this block.
+    row0, col0 : int
+        Global row / column of this block's first patch (the ``origin``).
+
+    Returns
+    -------
+    numpy.ndarray of uint64, shape (n_frames * nr * nc,)
+    """
+    out = np.empty(n_frames * nr * nc, dtype=np.uint64)
+    for fr in prange(n_frames * nr):
+        f = fr // nr
+        r = fr - f * nr
+        hf = _mix64(key + np.uint64(f + 1) * _GOLDEN)
+        hr = _mix64(hf + np.uint64(r + row0 + 1) * _GOLDEN)
+        for c in range(nc):
+            out[fr * nc + c] = _mix64(hr + np.uint64(c + col0 + 1) * _GOLDEN)
+    return out
+
+
+@njit(**_PJIT)
+def patch_estimates(x, mask, ZS, D, b, n_layers, nr, nc, R, Y):
+    """Patch estimates ``Y_i = D^T zs_i`` and the masked residual, from scratch.
+
+    ``R_i = m_i * (x_i - Y_i)``. Recomputing ``R`` also removes the float32 round-off
+    that the incremental per-atom updates accumulate.
+
+    Parameters
+    ----------
+    x, mask : numpy.ndarray, float32, shape (F, H, W * L)
+        Normalised data (any finite value where unobserved) and the observation mask.
+    ZS : numpy.ndarray, float32, shape (K, n)
+    D : numpy.ndarray, float32, shape (K, P)
+    b, n_layers, nr, nc : int
+        Patch side, layers and patch-grid size.
+    R, Y : numpy.ndarray, float32, shape (n, P)
+        Outputs, overwritten.
+    """
+    K, P = D.shape
+    n = R.shape[0]
+    bl = b * n_layers
+    for ch in prange((n + CHUNK - 1) // CHUNK):
+        i0 = ch * CHUNK
+        i1 = min(n, i0 + CHUNK)
+        Y[i0:i1, :] = 0.0
+        # atom-major inside the chunk so that ZS[k, i0:i1] is read contiguously
+        for k in range(K):
+            for i in range(i0, i1):
+                a = ZS[k, i]
+                if a != 0.0:
+                    for p in range(P):
+                        Y[i, p] += a * D[k, p]
+        for i in range(i0, i1):
+            f, r, c = _patch_corner(i, nr, nc)
+            col = c * n_layers
+            for u in range(b):
+                for q in range(bl):
+                    p = u * bl + q
+                    R[i, p] = mask[f, r + u, col + q] * (x[f, r + u, col + q] - Y[i, p])
+
+
+@njit(**_PJIT)
+def masked_sq_norms(mask, D2wT, b, n_layers, nr, nc, out):
+    """``out[k, i] = sum_p m_ip w_p d_kp^2`` for every atom and patch in one pass.
+
+    Only the observed entries of a patch are visited, each adding a whole row of
+    ``D2wT`` (all atoms at once, vectorised): the cost scales with the sampling rate.
+
+    Parameters
+    ----------
+    mask : numpy.ndarray, float32, shape (F, H, W * L)
+    D2wT : numpy.ndarray, float32, shape (P, K)
+        ``w_p * d_kp ** 2``, entry-major.
+    b, n_layers, nr, nc : int
+    out : numpy.ndarray, float32, shape (K, n)
+    """
+    P, K = D2wT.shape
+    n = out.shape[1]
+    bl = b * n_layers
+    for ch in prange((n + CHUNK - 1) // CHUNK):
+        acc = np.empty(K, dtype=np.float32)
+        for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
+            f, r, c = _patch_corner(i, nr, nc)
+            col = c * n_layers
+            acc[:] = 0.0
+            for u in range(b):
+                for q in range(bl):
+                    if mask[f, r + u, col + q] != 0.0:
+                        row = D2wT[u * bl + q]
+                        for k in range(K):
+                            acc[k] += row[k]
+            for k in range(K):
+                out[k, i] = acc[k]
+
+
+@njit(**_PJIT)
+def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamma_e,
+                eps, learn_dictionary, b, n_layers, nr, nc, n_on, ss_on):
+    """One Gibbs sweep over the atoms: z, s for every patch, then d_k, then ``R``.
+
+    For atom ``k``, with ``R^{-k}_i = R_i + m_i d_k zs_ik`` (the residual without the
+    atom), ``DTR = w d_k . R^{-k}_i = w d_k . R_i + zs_ik DTD_ik``, so the atom never has
+    to be added back to ``R`` explicitly. ``z_ik`` is drawn with ``s_ik`` integrated
+    out, then ``s_ik`` from its Gaussian conditional. The sufficient statistics of
+    ``d_k`` (per entry: ``sum_i m_ip zs_ik^2`` and ``sum_i zs_ik R^{-k}_ip``) are
+    accumulated in the same pass, per chunk. A second pass applies
+    ``R_i += m_i (d_k^old zs_ik^old - d_k^new zs_ik^new)`` to the patches where the atom
+    was or is on; the others are untouched.
+
+    Parameters
+    ----------
+    R : numpy.ndarray, float32, shape (n, P)
+        Masked residual, updated in place.
+    ZS : numpy.ndarray, float32, shape (K, n)
+        Codes ``z * s``, updated in place.
+    D : numpy.ndarray, float32, shape (K, P)
+        Dictionary, updated in place when ``learn_dictionary``.
+    wp : numpy.ndarray, float32, shape (P,)
+        Noise-precision weight of each patch entry (its layer's weight).
+    mask : numpy.ndarray, float32, shape (F, H, W * L)
+    DTD : numpy.ndarray, float32, shape (K, n)
+        ``sum_p m_ip w_p d_kp^2`` for the dictionary at the start of the sweep (an
+        atom's own column only changes after its codes are drawn).
+    keys : numpy.ndarray, uint64, shape (n,)
+        Per-patch random keys (:func:`patch_keys`).
+    counter0 : numpy.uint64
+        First counter of this sweep; atom ``k`` uses ``counter0 + 2k`` and ``+ 1``.
+    logit_pi : numpy.ndarray, float32, shape (K,)
+        ``log(pi_k / (1 - pi_k))``.
+    gamma_s, gamma_e : numpy.float32
+        Coefficient and noise precisions.
+    eps : numpy.ndarray, float32, shape (K, P)
+        Standard normals for the dictionary draws (unused without learning).
+    learn_dictionary : bool
+    b, n_layers, nr, nc : int
+    n_on : numpy.ndarray, int64, shape (K,)
+        Output: number of patches using each atom after the sweep.
+    ss_on : numpy.ndarray, float64, shape (K,)
+        Output: sum of ``s_ik ** 2`` over the patches using each atom.
+    """
+    K, P = D.shape
+    n = R.shape[0]
+    bl = b * n_layers
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    acc_prec = np.empty((n_chunks, P), dtype=np.float64)
+    acc_mean = np.empty((n_chunks, P), dtype=np.float64)
+    cnt = np.empty(n_chunks, dtype=np.int64)
+    ssq = np.empty(n_chunks, dtype=np.float64)
+    prev = np.empty(n, dtype=np.float32)
+    d_old = np.empty(P, dtype=np.float32)
+    d_new = np.empty(P, dtype=np.float32)
+    dw = np.empty(P, dtype=np.float32)
+    half = np.float32(0.5)
+    one = np.float32(1.0)
+    n_atoms_f = np.float32(P)
+    for k in range(K):
+        for p in range(P):
+            d_old[p] = D[k, p]
+            dw[p] = d_old[p] * wp[p]
+        lp = logit_pi[k]
+        gs = gamma_s[k]
+        ctr = counter0 + np.uint64(2 * k)
+        for ch in prange(n_chunks):
+            i0 = ch * CHUNK
+            i1 = min(n, i0 + CHUNK)
+            if learn_dictionary[k]:
+                acc_prec[ch, :] = 0.0
+                acc_mean[ch, :] = 0.0
+            c_on = 0
+            s_on = 0.0
+            for i in range(i0, i1):
+                old = ZS[k, i]
+                prev[i] = old
+                dtd = DTD[k, i]
+                dtr = np.float32(0.0)
+                for p in range(P):
+                    dtr += dw[p] * R[i, p]
+                dtr += old * dtd
+                prec = gs + gamma_e * dtd
+                mu = gamma_e * dtr / prec
+                logit = lp + half * (np.log(gs / prec) + mu * mu * prec)
+                bits = _draw(keys[i], ctr)
+                u = _uniform24(bits)
+                if logit >= 0.0:
+                    on = u * (one + np.exp(-logit)) < one
+                else:
+                    e = np.exp(logit)
+                    on = u * (one + e) < e
+                new = np.float32(0.0)
+                if on:
+                    z = _normal(_draw(keys[i], ctr + np.uint64(1)))
+                    new = mu + np.float32(z) / np.sqrt(prec)
+                ZS[k, i] = new
+                if new != 0.0:
+                    c_on += 1
+                    s_on += new * new
+                    if learn_dictionary[k]:
+                        f, r, c = _patch_corner(i, nr, nc)
+                        col = c * n_layers
+                        for uu in range(b):
+                            for q in range(bl):
+                                p = uu * bl + q
+                                m = mask[f, r + uu, col + q]
+                                acc_prec[ch, p] += m * new * new
+                                acc_mean[ch, p] += new * (R[i, p] + m * d_old[p] * old)
+            cnt[ch] = c_on
+            ssq[ch] = s_on
+        n_on[k] = 0
+        ss_on[k] = 0.0
+        for ch in range(n_chunks):
+            n_on[k] += cnt[ch]
+            ss_on[k] += ssq[ch]
+        if learn_dictionary[k]:
+            for p in range(P):
+                a = 0.0
+                m = 0.0
+                for ch in range(n_chunks):
+                    a += acc_prec[ch, p]
+                    m += acc_mean[ch, p]
+                lam = n_atoms_f + gamma_e * wp[p] * a
+                d_new[p] = np.float32(gamma_e * wp[p] * m / lam + eps[k, p] / np.sqrt(lam))
+                D[k, p] = d_new[p]
+        else:
+            d_new[:] = d_old
+        for ch in prange(n_chunks):
+            for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
+                old = prev[i]
+                new = ZS[k, i]
+                if old != 0.0 or new != 0.0:
+                    f, r, c = _patch_corner(i, nr, nc)
+                    col = c * n_layers
+                    for uu in range(b):
+                        for q in range(bl):
+                            p = uu * bl + q
+                            R[i, p] += mask[f, r + uu, col + q] * (d_old[p] * old - d_new[p] * new)
+
+
+@njit(**_PJIT)
+def weighted_sq_sum(R, wp):
+    """``sum_i sum_p w_p R_ip^2`` in float64, summed in chunk order (deterministic)."""
+    n, P = R.shape
+    n_chunks = (n + CHUNK - 1) // CHUNK
+    part = np.empty(n_chunks, dtype=np.float64)
+    for ch in prange(n_chunks):
+        s = 0.0
+        for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
+            for p in range(P):
+                s += wp[p] * R[i, p] * R[i, p]
+        part[ch] = s
+    total = 0.0
+    for ch in range(n_chunks):
+        total += part[ch]
+    return total
+
+
+@njit(**_PJIT)
+def average_patches(Y, b, n_layers, nr, nc, out):
+    """Average of the overlapping patch estimates at every pixel.
+
+    Each output row gathers from the patches covering it (no write conflicts between
+    threads); pixels near the border are covered by fewer patches.
+
+    Parameters
+    ----------
+    Y : numpy.ndarray, float32, shape (n, P)
+        Patch estimates.
+    b, n_layers, nr, nc : int
+    out : numpy.ndarray, float64, shape (F, H, W * L)
+        Output, overwritten.
+    """
+    F, H, WL = out.shape
+    bl = b * n_layers
+    for fy in prange(F * H):
+        f = fy // H
+        y = fy - f * H
+        out[f, y, :] = 0.0
+        r_lo = max(0, y - b + 1)
+        r_hi = min(y, nr - 1)
+        for r in range(r_lo, r_hi + 1):
+            u = y - r
+            base = (f * nr + r) * nc
+            for c in range(nc):
+                col = c * n_layers
+                for q in range(bl):
+                    out[f, y, col + q] += Y[base + c, u * bl + q]
+        n_rows = r_hi - r_lo + 1
+        for j in range(WL):
+            x = j // n_layers
+            n_cols = min(x, nc - 1) - max(0, x - b + 1) + 1
+            out[f, y, j] /= n_rows * n_cols

@@ -1,0 +1,119 @@
+"""One entry point for every reconstruction method: ``s.inpaint(method=...)``.
+
+Each classical method is an array function ``f(data, observed, **options)`` on the
+canonical ``(F, R, C, N)`` layout (private modules ``_interpolate``, ``_ksvd``,
+``_fourier``, ``_nonlocal``, ``_pnp``); this module gives them the same mask rules
+and output contract as BPFA. A spectrum image is reconstructed through its
+spectral layers (:mod:`hyperspy_cs.layers`) and rebuilt to full spectra.
+"""
+
+import importlib
+import inspect
+import time
+
+import numpy as np
+
+from . import _scan
+from ._reconstruct import output_signal, resolve_mask, scan_data
+from ._validate import as_rng, check_real_dtype
+from .layers import spectral_layers
+
+__all__ = ["inpaint", "METHODS"]
+
+# name: (private module, function, fixed options)
+_ARRAY_METHODS = {
+    "nearest": ("_interpolate", "interpolate", {"kind": "nearest"}),
+    "linear": ("_interpolate", "interpolate", {"kind": "linear"}),
+    "cubic": ("_interpolate", "interpolate", {"kind": "cubic"}),
+    "biharmonic": ("_interpolate", "interpolate", {"kind": "biharmonic"}),
+    "ksvd": ("_ksvd", "ksvd", {}),
+    "fourier_lowpass": ("_fourier", "fourier_lowpass", {}),
+    "fourier_global": ("_fourier", "fourier_global", {}),
+    "nonlocal": ("_nonlocal", "nonlocal_means", {}),
+    "pnp": ("_pnp", "pnp", {}),
+}
+METHODS = (*_ARRAY_METHODS, "bpfa")
+
+
+def _array_function(method):
+    module, name, fixed = _ARRAY_METHODS[method]
+    function = getattr(importlib.import_module(f"hyperspy_cs.{module}"), name)
+    return function, fixed
+
+
+def inpaint(signal, method="cubic", *, mask=None, layers="auto", seed=None, lazy_output=None,
+            **options):
+    """Reconstruct a sub-sampled image or spectrum image with ``method``.
+
+    Parameters
+    ----------
+    signal : hyperspy.signal.BaseSignal
+        An image (Signal2D, or a stack of frames) or a spectrum image.
+    method : str
+        ``"nearest"``, ``"linear"``, ``"cubic"``, ``"biharmonic"``
+        (interpolation), ``"ksvd"`` (K-SVD dictionary with OMP sparse coding),
+        ``"fourier_lowpass"``, ``"fourier_global"`` (periodic crystals),
+        ``"nonlocal"`` (interpolation refined by non-local patch averaging),
+        ``"pnp"`` (plug-and-play with a denoiser) or ``"bpfa"``
+        (:func:`hyperspy_cs.inpaint_bpfa` / :func:`hyperspy_cs.inpaint_bpfa3d`).
+    mask : numpy.ndarray of bool, optional
+        Visited positions ``(rows, cols)``; default from
+        ``metadata.Acquisition.Subsampling``, else every position (denoising).
+    layers : {"auto", "pca", "lines"} or int
+        Spectral layers of a spectrum image (ignored for images).
+    seed : None, int or numpy.random.Generator
+        Seed of methods with random choices.
+    lazy_output : bool, optional
+        None: lazy output for lazy input.
+    **options
+        Passed to the method (see its module in ``hyperspy_cs``).
+
+    Returns
+    -------
+    hyperspy.signal.BaseSignal
+        Same class, shape and calibration; ``metadata.Reconstruction`` records
+        the method, its options, ``runtime`` (s) and ``mask_source``.
+    """
+    if method == "bpfa":
+        from .bpfa import inpaint_bpfa, inpaint_bpfa3d
+
+        layout = _scan.scan_layout(signal)
+        if layout.kind == "image":
+            return inpaint_bpfa(signal, mask=mask, seed=seed, lazy_output=lazy_output, **options)
+        return inpaint_bpfa3d(signal, mask=mask, layers=layers, seed=seed,
+                              lazy_output=lazy_output, **options)
+    if method not in _ARRAY_METHODS:
+        raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
+    function, fixed = _array_function(method)
+    accepted = inspect.signature(function).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{method}: unknown option(s) {unknown}; it takes "
+            f"{[p for p in accepted if p not in ('data', 'observed', *fixed)]}"
+        )
+
+    layout = _scan.scan_layout(signal)
+    check_real_dtype(signal.data.dtype)
+    observed, source = resolve_mask(signal, layout, mask)
+    data = scan_data(signal, layout).astype(np.float64)
+    if not np.isfinite(data[observed]).all():
+        raise ValueError("signal: NaN or inf at sampled positions")
+    _, recorded_seed = as_rng(seed)
+    kwargs = {**fixed, **options}
+    if "seed" in accepted:
+        kwargs["seed"] = recorded_seed
+
+    start = time.perf_counter()
+    if layout.kind == "image":
+        result = function(data, observed, **kwargs)
+        extra = {}
+    else:
+        layer_set = spectral_layers(signal, data, observed, layers=layers, seed=recorded_seed)
+        maps = function(layer_set.maps, observed, **kwargs)
+        result = layer_set.rebuild(maps)
+        extra = {"layer_names": layer_set.names, "layer_kind": layer_set.kind}
+    extra.update(runtime=time.perf_counter() - start, seed=recorded_seed)
+    parameters = {**options, "layers": str(layers)} if layout.kind != "image" else dict(options)
+    return output_signal(signal, layout, result, method=method, parameters=parameters,
+                         mask_source=source, extra=extra, lazy_output=lazy_output)
