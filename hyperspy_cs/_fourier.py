@@ -38,15 +38,14 @@ _PEAK_MARGIN = 1.5
 # ring-normalised bins of a natural image (~45 for skimage's camera, fully sampled),
 # far below those of an atomic-resolution lattice (hundreds for SrTiO3 at 10 %).
 STRICT_PEAK_MARGIN = 4.0
+# Least reference level of lattice_peaks, as a fraction of the mean power per bin.
+_POWER_FLOOR = 0.1
 # "Just beyond" the highest-order lattice peak that is kept.
 _BEYOND_PEAK = 1.15
 # A window sharper than the sampling allows leaves gaps: the half-amplitude cutoff is
 # at least this fraction of the Nyquist frequency of a regular grid of equal density
 # (spacing 1 / sqrt(f) pixels, Nyquist 0.5 sqrt(f) cycles/pixel).
 _DENSITY_CUTOFF = 0.7
-# Bins kept per lattice peak by fourier_global: the peak and its four neighbours, over
-# which a peak leaks when the field of view is not a whole number of unit cells.
-_BINS_PER_PEAK = 5
 
 
 def zero_filled(data, observed):
@@ -69,11 +68,41 @@ def zero_filled(data, observed):
     return sums, observed.sum(axis=0).astype(np.float64)
 
 
+def _significance(image, margin, *, windowed=True):
+    """Ring-normalised power spectrum of an ``(R, C, N)`` image and its peak threshold.
+
+    Returns ``(normalised, threshold, power, ring, k_row, k_col)``; see
+    :func:`lattice_peaks` for the normalisation. ``windowed`` applies a Hann window
+    (clean peaks, but each spread over its 3 x 3 neighbours).
+    """
+    rows, cols = image.shape[:2]
+    window = np.outer(np.hanning(rows), np.hanning(cols))[..., None] if windowed else 1.0
+    centred = (image - image.mean(axis=(0, 1))) * window
+    power = np.zeros((rows, cols))
+    for block in channel_blocks(rows * cols, image.shape[-1]):
+        power += (np.abs(fft.fft2(centred[..., block], axes=(0, 1))) ** 2).sum(axis=-1)
+    k_row = fft.fftfreq(rows)[:, None]
+    k_col = fft.fftfreq(cols)[None, :]
+    # Rings one frequency bin (of the shorter side) wide.
+    ring = np.rint(np.hypot(k_row, k_col) * min(rows, cols)).astype(np.int64)
+    ring_median = np.array([np.median(power[ring == r]) if (ring == r).any() else 0.0
+                            for r in range(ring.max() + 1)])
+    # Rings far below the mean power (the high frequencies of a smooth or noise-free
+    # image) would make round-off and resampling ripples look like peaks: a lattice
+    # fringe carries a good part of the image's power, so the reference level is at
+    # least a tenth of the mean power per bin.
+    floor = _POWER_FLOOR * power.mean() + np.finfo(float).tiny
+    normalised = power / np.maximum(ring_median[ring], floor)
+    threshold = margin * np.log(power.size) / np.log(2.0)
+    return normalised, threshold, power, ring, k_row, k_col
+
+
 def lattice_peaks(image, *, margin=_PEAK_MARGIN):
     """Find the lattice peaks of an image (or a density-normalised zero-filled image).
 
     The power spectrum (Hann-windowed, summed over channels) is divided by the median
-    of its own frequency ring, which flattens the smooth ``1/k^2`` decay of natural
+    of its own frequency ring (but no less than a tenth of the mean power), which
+    flattens the smooth ``1/k^2`` decay of natural
     images and of the sampling floor. A bin is a peak when it is a local maximum
     above ``margin * ln(n_bins) / ln(2)``: ring-normalised noise is roughly
     exponential with median 1, so ``ln(n_bins) / ln(2)`` is where the largest of
@@ -92,27 +121,30 @@ def lattice_peaks(image, *, margin=_PEAK_MARGIN):
         members of each ``+k / -k`` pair are included. Empty when the image shows no
         lattice.
     """
-    rows, cols = image.shape[:2]
-    window = np.outer(np.hanning(rows), np.hanning(cols))[..., None]
-    centred = (image - image.mean(axis=(0, 1))) * window
-    power = np.zeros((rows, cols))
-    for block in channel_blocks(rows * cols, image.shape[-1]):
-        power += (np.abs(fft.fft2(centred[..., block], axes=(0, 1))) ** 2).sum(axis=-1)
-    k_row = fft.fftfreq(rows)[:, None]
-    k_col = fft.fftfreq(cols)[None, :]
-    # Rings one frequency bin (of the shorter side) wide.
-    ring = np.rint(np.hypot(k_row, k_col) * min(rows, cols)).astype(np.int64)
-    ring_median = np.array([np.median(power[ring == r]) if (ring == r).any() else 0.0
-                            for r in range(ring.max() + 1)])
-    normalised = power / np.maximum(ring_median[ring], np.finfo(float).tiny)
-    threshold = margin * np.log(power.size) / np.log(2.0)
+    normalised, threshold, power, ring, k_row, k_col = _significance(image, margin)
     # Local maxima on the periodic frequency grid (3 x 3 neighbourhood).
     neighbours = np.max([np.roll(normalised, (dr, dc), axis=(0, 1))
                          for dr in (-1, 0, 1) for dc in (-1, 0, 1) if (dr, dc) != (0, 0)], axis=0)
     is_peak = (normalised > threshold) & (normalised >= neighbours) & (ring >= _DC_EXCLUSION_BINS)
     peak_rows, peak_cols = np.nonzero(is_peak)
-    order = np.argsort(-normalised[peak_rows, peak_cols], kind="stable")
+    # Ranked by raw power: the ring normalisation that decides what is a peak favours
+    # weak high-frequency peaks (scan noise) over the main lattice fringes.
+    order = np.argsort(-power[peak_rows, peak_cols], kind="stable")
     return np.column_stack([k_row[peak_rows[order], 0], k_col[0, peak_cols[order]]])
+
+
+def _significant_bins(image, radius):
+    """Number of non-zero frequencies within ``radius`` that stand above the noise.
+
+    Same test as :func:`lattice_peaks` without asking for a local maximum, and on the
+    unwindowed spectrum that fourier_global filters, so the bins into which a peak
+    leaks (field of view not a whole number of unit cells) count when they are
+    strong, and those of an exactly periodic image do not.
+    """
+    normalised, threshold, _, ring, k_row, k_col = _significance(image, _PEAK_MARGIN,
+                                                                 windowed=False)
+    inside = (np.hypot(k_row, k_col) <= radius) & (ring > 0)
+    return int((inside & (normalised > threshold)).sum())
 
 
 def _check_inputs(data, observed, cutoff_like, name):
@@ -202,9 +234,10 @@ def fourier_global(data, observed, *, top_k=None, radius=None, reblend=False):
     top_k : int, optional
         Number of Fourier coefficients kept (zero frequency included), chosen by
         amplitude summed over channels, the same ones for every channel. Default:
-        five per lattice peak (the peak and its four neighbours, over which it leaks
-        when the field of view holds a non-integer number of unit cells), counting
-        both members of each ``+k / -k`` pair and zero frequency.
+        zero frequency plus the frequencies within ``radius`` that stand above the
+        noise floor like a lattice peak (see :func:`lattice_peaks`): the peaks, their
+        ``-k`` partners, and the neighbours a peak leaks into when the field of view
+        holds a non-integer number of unit cells.
     radius : float, optional
         Only frequencies up to this radius (cycles/pixel, at most ``sqrt(0.5)``) are
         candidates. Default: just beyond the highest-order lattice peak
@@ -222,8 +255,8 @@ def fourier_global(data, observed, *, top_k=None, radius=None, reblend=False):
     Warns
     -----
     UserWarning
-        When a default is needed and the data show no lattice peak: only the mean
-        (zero frequency and its neighbours) is then kept.
+        When a default is needed and the data show no lattice peak: only zero
+        frequency (the mean) is then kept, unless ``top_k`` says otherwise.
     """
     data, observed = _check_inputs(data, observed, radius, "radius")
     if top_k is not None:
@@ -238,11 +271,10 @@ def fourier_global(data, observed, *, top_k=None, radius=None, reblend=False):
             warnings.warn("fourier_global: no lattice peak found; keeping only the mean level. "
                           "Pass top_k and radius to choose the components.", UserWarning,
                           stacklevel=2)
-            peaks = np.zeros((0, 2))
         if radius is None:
             radius = _BEYOND_PEAK * np.hypot(*peaks.T).max() if len(peaks) else np.sqrt(0.5)
         if top_k is None:
-            top_k = _BINS_PER_PEAK * (len(peaks) + 1)
+            top_k = 1 + _significant_bins(image, radius) if len(peaks) else 1
     rows, cols = image.shape[:2]
     blocks = channel_blocks(rows * cols, image.shape[-1])
     amplitude = np.zeros((rows, cols))

@@ -57,11 +57,11 @@ def check_inputs(data, observed, *, data_name="data"):
         raise ValueError(f"{data_name}: expected a 4-D array (F, R, C, N), got shape {data.shape}")
     if not isinstance(observed, np.ndarray) or observed.dtype != bool:
         # A mask inferred from zeros or from 0/1 floats is a classic silent bug: demand bools.
-        raise TypeError(f"observed: expected a numpy bool array, got {type(observed).__name__}"
-                        f"{'' if not isinstance(observed, np.ndarray) else ' of ' + str(observed.dtype)}")
+        got = observed.dtype if isinstance(observed, np.ndarray) else type(observed).__name__
+        raise TypeError(f"observed: expected a numpy bool array, got {got}")
     if observed.shape != data.shape[:3]:
-        raise ValueError(f"observed: expected shape {data.shape[:3]} (F, R, C) to match {data_name}, "
-                         f"got {observed.shape}")
+        raise ValueError(f"observed: expected shape {data.shape[:3]} (F, R, C) to match "
+                         f"{data_name}, got {observed.shape}")
     if not observed.any(axis=(1, 2)).all():
         raise ValueError("observed: every frame needs at least one observed position")
     data = data.astype(np.float64, copy=False)

@@ -141,7 +141,7 @@ def nonlocal_refine(estimate, *, observed=None, patch_size=None, search_window=N
     return out
 
 
-def nonlocal_(data, observed, *, base="cubic", patch_size=None, search_window=None, h=None):
+def nonlocal_means(data, observed, *, base="cubic", patch_size=None, search_window=None, h=None):
     """Interpolate, then refine by non-local patch averaging, keeping measured pixels.
 
     Parameters

