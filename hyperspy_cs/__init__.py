@@ -10,6 +10,7 @@ from importlib.metadata import PackageNotFoundError, version
 from . import data, layers, metrics, patterns
 from ._methods import register as _register
 from .bpfa import get_dictionary, inpaint_bpfa, inpaint_bpfa3d
+from .compare import Comparison, compare
 from .dictionary import BPFADictionary
 from .guide import resample_guide
 from .inpaint import inpaint
@@ -32,7 +33,9 @@ except PackageNotFoundError:  # running from a source tree that is not installed
 __all__ = [
     "AcquisitionReport",
     "BPFADictionary",
+    "Comparison",
     "acquisition_report",
+    "compare",
     "data",
     "from_mask",
     "from_positions",

@@ -9,7 +9,8 @@ Layout shared by every kernel
 - Patch ``i`` has its top-left corner at ``(f, r, c)``, ``i = (f * nr + r) * nc + c``,
   ``nr = H - b + 1``, ``nc = W - b + 1`` (every overlapping patch). Its entry
   ``p = u * (b * L) + q`` is image row ``r + u``, merged column ``c * L + q``: the
-  C-order flattening of a ``(b, b, L)`` patch, so ``P = b * b * L``.
+  C-order flattening of a ``(b, b, L)`` patch, so ``P = b * b * L`` and the layer of
+  entry ``p`` is ``p % L``.
 - ``R`` is the masked residual ``(n, P)`` float32, exactly zero at unobserved entries,
   so a dot product with a row of ``R`` needs no mask.
 - ``ZS`` is ``(K, n)`` float32 holding ``z * s`` (``z = ZS != 0``), atom-major so that
@@ -36,10 +37,11 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _S24 = np.float32(1.0 / 16777216.0)
 _S32 = 1.0 / 4294967296.0
 
+_JIT = dict(cache=True, nogil=True)
 _PJIT = dict(cache=True, nogil=True, parallel=True, fastmath=True)
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(inline="always", **_JIT)
 def _mix64(z):
     """splitmix64 finaliser: a bijective 64-bit hash with full avalanche."""
     z = (z ^ (z >> np.uint64(30))) * _MIX1
@@ -47,19 +49,19 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(inline="always", **_JIT)
 def _draw(patch_key, counter):
     """64 random bits for draw number ``counter`` (uint64) of the patch ``patch_key``."""
     return _mix64(patch_key + counter * _GOLDEN)
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(inline="always", **_JIT)
 def _uniform24(bits):
     """Uniform in (0, 1) from the top 24 bits, exact in float32."""
     return (np.float32(bits >> np.uint64(40)) + np.float32(0.5)) * _S24
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(inline="always", **_JIT)
 def _normal(bits):
     """Standard normal from 64 random bits (Box-Muller on two 32-bit uniforms)."""
     u1 = (np.float64(bits >> np.uint64(32)) + 0.5) * _S32
@@ -67,7 +69,7 @@ def _normal(bits):
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
-@njit(inline="always", cache=True, nogil=True)
+@njit(inline="always", **_JIT)
 def _patch_corner(i, nr, nc):
     f = i // (nr * nc)
     rem = i - f * nr * nc
@@ -113,7 +115,7 @@ def patch_estimates(x, mask, ZS, D, b, n_layers, nr, nc, R, Y):
     Parameters
     ----------
     x, mask : numpy.ndarray, float32, shape (F, H, W * L)
-        Normalised data (any finite value where unobserved) and the observation mask.
+        Normalised data (finite everywhere, unread where unobserved) and the mask.
     ZS : numpy.ndarray, float32, shape (K, n)
     D : numpy.ndarray, float32, shape (K, P)
     b, n_layers, nr, nc : int
@@ -141,7 +143,10 @@ def patch_estimates(x, mask, ZS, D, b, n_layers, nr, nc, R, Y):
             for u in range(b):
                 for q in range(bl):
                     p = u * bl + q
-                    R[i, p] = mask[f, r + u, col + q] * (x[f, r + u, col + q] - Y[i, p])
+                    if mask[f, r + u, col + q] != 0.0:
+                        R[i, p] = x[f, r + u, col + q] - Y[i, p]
+                    else:
+                        R[i, p] = 0.0
 
 
 @njit(**_PJIT)
@@ -178,19 +183,56 @@ def masked_sq_norms(mask, D2wT, b, n_layers, nr, nc, out):
                 out[k, i] = acc[k]
 
 
+@njit(inline="always", **_JIT)
+def _sample_atom(prec_sum, mean_sum, prior_prec, gamma_e, wl, eps_k, n_layers, d_out):
+    """Draw one atom from its Gaussian conditional, one layer at a time.
+
+    The prior precision couples the ``b * b`` entries of a layer (smoothness) but not
+    the layers, and the likelihood is diagonal, so the posterior precision is
+    block-diagonal by layer: ``Lambda_l = Q + diag(gamma_e w_l A_p)``. The draw is
+    ``d = Lambda^{-1} (gamma_e w B) + Lambda^{-1/2} eps`` through the Cholesky factor
+    ``Lambda = C C^T``: ``d = C^{-T} (C^{-1} (gamma_e w B) + eps)``.
+    """
+    bb = prior_prec.shape[0]
+    lam = np.empty((bb, bb))
+    y = np.empty(bb)
+    for layer in range(n_layers):
+        g = gamma_e * wl[layer]
+        lam[:, :] = prior_prec
+        for j in range(bb):
+            p = j * n_layers + layer
+            lam[j, j] += g * prec_sum[p]
+            y[j] = g * mean_sum[p]
+        chol = np.linalg.cholesky(lam)
+        for j in range(bb):  # forward substitution: C^{-1} (g B)
+            s = y[j]
+            for m in range(j):
+                s -= chol[j, m] * y[m]
+            y[j] = s / chol[j, j]
+        for j in range(bb):
+            y[j] += eps_k[j * n_layers + layer]
+        for j in range(bb - 1, -1, -1):  # back substitution: C^{-T} (...)
+            s = y[j]
+            for m in range(j + 1, bb):
+                s -= chol[m, j] * y[m]
+            y[j] = s / chol[j, j]
+        for j in range(bb):
+            d_out[j * n_layers + layer] = np.float32(y[j])
+
+
 @njit(**_PJIT)
-def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamma_e,
-                eps, learn_dictionary, b, n_layers, nr, nc, n_on, ss_on):
+def gibbs_sweep(R, ZS, D, wl, mask, DTD, keys, counter0, logit_pi, gamma_s, gamma_e,
+                eps, learn_dictionary, prior_prec, b, n_layers, nr, nc, n_on, ss_on):
     """One Gibbs sweep over the atoms: z, s for every patch, then d_k, then ``R``.
 
     For atom ``k``, with ``R^{-k}_i = R_i + m_i d_k zs_ik`` (the residual without the
     atom), ``DTR = w d_k . R^{-k}_i = w d_k . R_i + zs_ik DTD_ik``, so the atom never has
     to be added back to ``R`` explicitly. ``z_ik`` is drawn with ``s_ik`` integrated
-    out, then ``s_ik`` from its Gaussian conditional. The sufficient statistics of
-    ``d_k`` (per entry: ``sum_i m_ip zs_ik^2`` and ``sum_i zs_ik R^{-k}_ip``) are
-    accumulated in the same pass, per chunk. A second pass applies
-    ``R_i += m_i (d_k^old zs_ik^old - d_k^new zs_ik^new)`` to the patches where the atom
-    was or is on; the others are untouched.
+    out (its marginal likelihood ratio), then ``s_ik`` from its Gaussian conditional.
+    The sufficient statistics of ``d_k`` (per entry: ``sum_i m_ip zs_ik^2`` and
+    ``sum_i zs_ik R^{-k}_ip``) are accumulated in the same pass, per chunk. A second
+    pass applies ``R_i += m_i (d_k^old zs_ik^old - d_k^new zs_ik^new)`` only to the
+    patches where the atom was or is on.
 
     Parameters
     ----------
@@ -200,8 +242,8 @@ def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamm
         Codes ``z * s``, updated in place.
     D : numpy.ndarray, float32, shape (K, P)
         Dictionary, updated in place when ``learn_dictionary``.
-    wp : numpy.ndarray, float32, shape (P,)
-        Noise-precision weight of each patch entry (its layer's weight).
+    wl : numpy.ndarray, float64, shape (L,)
+        Noise-precision weight of each layer.
     mask : numpy.ndarray, float32, shape (F, H, W * L)
     DTD : numpy.ndarray, float32, shape (K, n)
         ``sum_p m_ip w_p d_kp^2`` for the dictionary at the start of the sweep (an
@@ -212,11 +254,13 @@ def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamm
         First counter of this sweep; atom ``k`` uses ``counter0 + 2k`` and ``+ 1``.
     logit_pi : numpy.ndarray, float32, shape (K,)
         ``log(pi_k / (1 - pi_k))``.
-    gamma_s, gamma_e : numpy.float32
+    gamma_s, gamma_e : float
         Coefficient and noise precisions.
-    eps : numpy.ndarray, float32, shape (K, P)
+    eps : numpy.ndarray, float64, shape (K, P)
         Standard normals for the dictionary draws (unused without learning).
     learn_dictionary : bool
+    prior_prec : numpy.ndarray, float64, shape (b * b, b * b)
+        Prior precision of one layer of an atom (``P * I`` for independent entries).
     b, n_layers, nr, nc : int
     n_on : numpy.ndarray, int64, shape (K,)
         Output: number of patches using each atom after the sweep.
@@ -227,33 +271,30 @@ def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamm
     n = R.shape[0]
     bl = b * n_layers
     n_chunks = (n + CHUNK - 1) // CHUNK
-    acc_prec = np.empty((n_chunks, P), dtype=np.float64)
-    acc_mean = np.empty((n_chunks, P), dtype=np.float64)
+    acc_prec = np.zeros((n_chunks, P))
+    acc_mean = np.zeros((n_chunks, P))
     cnt = np.empty(n_chunks, dtype=np.int64)
-    ssq = np.empty(n_chunks, dtype=np.float64)
+    ssq = np.empty(n_chunks)
     prev = np.empty(n, dtype=np.float32)
     d_old = np.empty(P, dtype=np.float32)
     d_new = np.empty(P, dtype=np.float32)
     dw = np.empty(P, dtype=np.float32)
+    prec_sum = np.empty(P)
+    mean_sum = np.empty(P)
+    gs = np.float32(gamma_s)
+    ge = np.float32(gamma_e)
     half = np.float32(0.5)
     one = np.float32(1.0)
-    n_atoms_f = np.float32(P)
     for k in range(K):
         for p in range(P):
             d_old[p] = D[k, p]
-            dw[p] = d_old[p] * wp[p]
+            dw[p] = d_old[p] * np.float32(wl[p % n_layers])
         lp = logit_pi[k]
-        gs = gamma_s[k]
         ctr = counter0 + np.uint64(2 * k)
         for ch in prange(n_chunks):
-            i0 = ch * CHUNK
-            i1 = min(n, i0 + CHUNK)
-            if learn_dictionary[k]:
-                acc_prec[ch, :] = 0.0
-                acc_mean[ch, :] = 0.0
             c_on = 0
             s_on = 0.0
-            for i in range(i0, i1):
+            for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
                 old = ZS[k, i]
                 prev[i] = old
                 dtd = DTD[k, i]
@@ -261,11 +302,11 @@ def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamm
                 for p in range(P):
                     dtr += dw[p] * R[i, p]
                 dtr += old * dtd
-                prec = gs + gamma_e * dtd
-                mu = gamma_e * dtr / prec
+                prec = gs + ge * dtd
+                mu = ge * dtr / prec
                 logit = lp + half * (np.log(gs / prec) + mu * mu * prec)
-                bits = _draw(keys[i], ctr)
-                u = _uniform24(bits)
+                u = _uniform24(_draw(keys[i], ctr))
+                # u < sigmoid(logit), written to never overflow exp
                 if logit >= 0.0:
                     on = u * (one + np.exp(-logit)) < one
                 else:
@@ -279,15 +320,15 @@ def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamm
                 if new != 0.0:
                     c_on += 1
                     s_on += new * new
-                    if learn_dictionary[k]:
+                    if learn_dictionary:
                         f, r, c = _patch_corner(i, nr, nc)
                         col = c * n_layers
                         for uu in range(b):
                             for q in range(bl):
                                 p = uu * bl + q
-                                m = mask[f, r + uu, col + q]
-                                acc_prec[ch, p] += m * new * new
-                                acc_mean[ch, p] += new * (R[i, p] + m * d_old[p] * old)
+                                if mask[f, r + uu, col + q] != 0.0:
+                                    acc_prec[ch, p] += new * new
+                                    acc_mean[ch, p] += new * (R[i, p] + d_old[p] * old)
             cnt[ch] = c_on
             ssq[ch] = s_on
         n_on[k] = 0
@@ -295,16 +336,17 @@ def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamm
         for ch in range(n_chunks):
             n_on[k] += cnt[ch]
             ss_on[k] += ssq[ch]
-        if learn_dictionary[k]:
-            for p in range(P):
-                a = 0.0
-                m = 0.0
-                for ch in range(n_chunks):
-                    a += acc_prec[ch, p]
-                    m += acc_mean[ch, p]
-                lam = n_atoms_f + gamma_e * wp[p] * a
-                d_new[p] = np.float32(gamma_e * wp[p] * m / lam + eps[k, p] / np.sqrt(lam))
-                D[k, p] = d_new[p]
+        if learn_dictionary:
+            prec_sum[:] = 0.0
+            mean_sum[:] = 0.0
+            for ch in range(n_chunks):
+                for p in range(P):
+                    prec_sum[p] += acc_prec[ch, p]
+                    mean_sum[p] += acc_mean[ch, p]
+            acc_prec[:, :] = 0.0
+            acc_mean[:, :] = 0.0
+            _sample_atom(prec_sum, mean_sum, prior_prec, gamma_e, wl, eps[k], n_layers, d_new)
+            D[k, :] = d_new
         else:
             d_new[:] = d_old
         for ch in prange(n_chunks):
@@ -316,21 +358,23 @@ def gibbs_sweep(R, ZS, D, wp, mask, DTD, keys, counter0, logit_pi, gamma_s, gamm
                     col = c * n_layers
                     for uu in range(b):
                         for q in range(bl):
-                            p = uu * bl + q
-                            R[i, p] += mask[f, r + uu, col + q] * (d_old[p] * old - d_new[p] * new)
+                            if mask[f, r + uu, col + q] != 0.0:
+                                p = uu * bl + q
+                                R[i, p] += d_old[p] * old - d_new[p] * new
 
 
 @njit(**_PJIT)
-def weighted_sq_sum(R, wp):
+def weighted_sq_sum(R, wl):
     """``sum_i sum_p w_p R_ip^2`` in float64, summed in chunk order (deterministic)."""
     n, P = R.shape
+    n_layers = wl.shape[0]
     n_chunks = (n + CHUNK - 1) // CHUNK
-    part = np.empty(n_chunks, dtype=np.float64)
+    part = np.empty(n_chunks)
     for ch in prange(n_chunks):
         s = 0.0
         for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
             for p in range(P):
-                s += wp[p] * R[i, p] * R[i, p]
+                s += wl[p % n_layers] * R[i, p] * R[i, p]
         part[ch] = s
     total = 0.0
     for ch in range(n_chunks):
@@ -339,17 +383,21 @@ def weighted_sq_sum(R, wp):
 
 
 @njit(**_PJIT)
-def average_patches(Y, b, n_layers, nr, nc, out):
-    """Average of the overlapping patch estimates at every pixel.
+def aggregate_patches(Y, b, n_layers, nr, nc, trim, out):
+    """Robust average of the overlapping patch estimates at every pixel.
 
-    Each output row gathers from the patches covering it (no write conflicts between
-    threads); pixels near the border are covered by fewer patches.
+    The up to ``b * b`` estimates of an entry are sorted and the ``floor(trim * count)``
+    lowest and highest dropped before averaging (``trim=0`` is the plain mean). Each
+    output row gathers from the patches covering it, so threads never write to the
+    same place; pixels near the border are covered by fewer patches.
 
     Parameters
     ----------
     Y : numpy.ndarray, float32, shape (n, P)
         Patch estimates.
     b, n_layers, nr, nc : int
+    trim : float
+        Fraction trimmed from each end, in [0, 0.5).
     out : numpy.ndarray, float64, shape (F, H, W * L)
         Output, overwritten.
     """
@@ -358,18 +406,25 @@ def average_patches(Y, b, n_layers, nr, nc, out):
     for fy in prange(F * H):
         f = fy // H
         y = fy - f * H
-        out[f, y, :] = 0.0
         r_lo = max(0, y - b + 1)
         r_hi = min(y, nr - 1)
-        for r in range(r_lo, r_hi + 1):
-            u = y - r
-            base = (f * nr + r) * nc
-            for c in range(nc):
-                col = c * n_layers
-                for q in range(bl):
-                    out[f, y, col + q] += Y[base + c, u * bl + q]
-        n_rows = r_hi - r_lo + 1
+        vals = np.empty(b * b, dtype=np.float32)
         for j in range(WL):
             x = j // n_layers
-            n_cols = min(x, nc - 1) - max(0, x - b + 1) + 1
-            out[f, y, j] /= n_rows * n_cols
+            layer = j - x * n_layers
+            c_lo = max(0, x - b + 1)
+            c_hi = min(x, nc - 1)
+            m = 0
+            for r in range(r_lo, r_hi + 1):
+                base = (f * nr + r) * nc
+                row = (y - r) * bl + layer
+                for c in range(c_lo, c_hi + 1):
+                    vals[m] = Y[base + c, row + (x - c) * n_layers]
+                    m += 1
+            cut = int(trim * m)
+            if cut > 0:
+                vals[:m] = np.sort(vals[:m])
+            s = 0.0
+            for t in range(cut, m - cut):
+                s += vals[t]
+            out[f, y, j] = s / (m - 2 * cut)

@@ -63,3 +63,12 @@ def check_real_dtype(dtype, *, name="signal"):
     if dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numeric data, got dtype {dtype}")
     return dtype
+
+
+def resolve_progressbar(show_progressbar):
+    """``show_progressbar=None`` follows HyperSpy's preference."""
+    if show_progressbar is None:
+        from hyperspy.defaults_parser import preferences
+
+        return bool(preferences.General.show_progressbar)
+    return bool(show_progressbar)

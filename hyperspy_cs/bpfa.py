@@ -14,20 +14,18 @@ import numpy as np
 from . import _scan
 from ._bpfa import bpfa
 from ._reconstruct import output_signal, resolve_mask, scan_data
-from ._validate import as_rng, check_positive_number, check_real_dtype
+from ._validate import (
+    as_rng,
+    check_positive_int,
+    check_positive_number,
+    check_real_dtype,
+    resolve_progressbar,
+)
 from .dictionary import BPFADictionary
 from .guide import check_guide
 from .layers import spectral_layers
 
 __all__ = ["inpaint_bpfa", "inpaint_bpfa3d", "get_dictionary"]
-
-
-def _progressbar(show_progressbar):
-    if show_progressbar is None:
-        from hyperspy.defaults_parser import preferences
-
-        return bool(preferences.General.show_progressbar)
-    return bool(show_progressbar)
 
 
 def _dictionary_atoms(dictionary, n_layers):
@@ -59,6 +57,20 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dic
             f"patch_size: the dictionary's atoms are {atoms.shape[1]} x {atoms.shape[1]}, "
             f"got patch_size={patch_size}"
         )
+    patch_size = check_positive_int(patch_size, name="patch_size", minimum=2)
+    if patch_size > min(data.shape[1:3]):
+        raise ValueError(
+            f"patch_size: {patch_size} px patches do not fit in the {data.shape[1]} x "
+            f"{data.shape[2]} scan; use a smaller patch_size"
+        )
+    for name in ("n_atoms", "n_iter", "step"):
+        if engine_options.get(name) is not None:
+            check_positive_int(engine_options[name], name=name)
+    n_iter, burn_in = engine_options.get("n_iter"), engine_options.get("burn_in")
+    if burn_in is not None:
+        check_positive_int(burn_in, name="burn_in", minimum=0)
+        if n_iter is not None and burn_in >= n_iter:
+            raise ValueError(f"burn_in: expected fewer than n_iter={n_iter} sweeps, got {burn_in}")
     _, recorded_seed = as_rng(seed)
     options = {k: v for k, v in engine_options.items() if v is not None}
     start = time.perf_counter()
@@ -69,7 +81,7 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dic
         dictionary=atoms,
         layer_weights=layer_weights,
         seed=recorded_seed,
-        show_progressbar=_progressbar(show_progressbar),
+        show_progressbar=resolve_progressbar(show_progressbar),
         **options,
     )
     runtime = time.perf_counter() - start

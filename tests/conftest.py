@@ -4,7 +4,13 @@ import hyperspy.api as hs
 import numpy as np
 import pytest
 
+from threadpoolctl import threadpool_limits
+
 import hyperspy_cs  # noqa: F401  (registers the signal methods)
+
+# On 2 shared cores, multi-threaded BLAS inside scipy's interpolators oversubscribes
+# the machine (numba already runs one thread per core): one BLAS thread is faster.
+threadpool_limits(1)
 
 DATA = pathlib.Path(__file__).parent / "data"
 

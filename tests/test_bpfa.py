@@ -1,0 +1,236 @@
+"""The HyperSpy layer of BPFA: contract, mask rules, guide, transfer, errors.
+
+Engine-level behaviour (sampler correctness, reproducibility across thread counts,
+tiling) is tested in test_bpfa_engine.py; here the settings are cheap and the
+assertions are about what a user of the signal methods relies on.
+"""
+
+import logging
+
+import hyperspy.api as hs
+import numpy as np
+import pytest
+
+import hyperspy_cs as cs
+
+FAST = {"n_iter": 8, "burn_in": 4, "n_atoms": 32, "show_progressbar": False}
+
+
+@pytest.fixture(scope="module")
+def lattice():
+    truth = cs.data.atomic_resolution_image(shape=(48, 48), lattice_spacing=10.0, seed=0)
+    return truth, truth.subsample(0.3, seed=1)
+
+
+@pytest.fixture(scope="module")
+def eds():
+    si, bse, truth = cs.data.eds_spectrum_image(
+        shape=(40, 40), n_channels=256, counts_per_pixel=400, grain_size=10, seed=3,
+        return_truth=True,
+    )
+    return si, bse, truth
+
+
+def test_image_result_contract(lattice):
+    truth, sub = lattice
+    before = sub.data.copy()
+    rec = sub.inpaint_bpfa(seed=2, **FAST)
+    assert type(rec) is type(sub) and rec.data.shape == sub.data.shape
+    assert np.array_equal(sub.data, before)
+    assert rec.axes_manager[0].scale == sub.axes_manager[0].scale
+    assert rec.axes_manager[0].units == sub.axes_manager[0].units
+    node = rec.metadata.Reconstruction
+    assert node.method == "BPFA" and node.mask_source == "metadata" and node.seed == 2
+    assert node.trace.gamma_e.shape == (FAST["n_iter"],)
+    assert node.noise_std > 0 and 0 < node.atoms_used <= 32 and node.runtime > 0
+    assert isinstance(cs.get_dictionary(rec), cs.BPFADictionary)
+    assert cs.get_dictionary(rec).axes_manager.signal_shape == (8, 8, 1)
+    # The acquisition record is kept, so the result still says how it was measured.
+    assert np.array_equal(cs.get_mask(rec), cs.get_mask(sub))
+    # Inpainting: much better than leaving the holes empty, and on the scale of the data.
+    assert cs.psnr(truth, rec) > cs.psnr(truth, sub) + 5
+
+
+def test_same_seed_same_result(lattice):
+    _, sub = lattice
+    a = sub.inpaint_bpfa(seed=5, **FAST)
+    b = cs.inpaint_bpfa(sub, seed=5, **FAST)
+    assert np.array_equal(a.data, b.data)
+    c = sub.inpaint_bpfa(seed=6, **FAST)
+    assert not np.array_equal(a.data, c.data)
+
+
+def test_explicit_mask_wins_over_metadata(lattice):
+    _, sub = lattice
+    mask = cs.get_mask(sub).copy()
+    mask[:, :24] = False
+    rec = sub.inpaint_bpfa(mask=mask, seed=2, **FAST)
+    assert rec.metadata.Reconstruction.mask_source == "argument"
+    wrong = np.ones((10, 10), bool)
+    with pytest.raises(ValueError, match="mask: expected shape"):
+        sub.inpaint_bpfa(mask=wrong, **FAST)
+
+
+def test_no_mask_means_denoising_and_says_so(caplog):
+    clean = cs.data.atomic_resolution_image(shape=(40, 40), lattice_spacing=10.0, seed=0)
+    noisy = clean._deepcopy_with_new_data(
+        clean.data + np.random.default_rng(0).normal(0, 0.1, clean.data.shape)
+    )
+    with caplog.at_level(logging.INFO, logger="hyperspy_cs"):
+        rec = noisy.inpaint_bpfa(seed=1, **FAST)
+    assert "denoises" in caplog.text
+    assert rec.metadata.Reconstruction.mask_source == "none"
+    assert cs.psnr(clean, rec) > cs.psnr(clean, noisy) + 3
+
+
+def test_zeros_are_not_taken_as_unsampled():
+    # A fully sampled image with true zeros: without a mask every pixel is data.
+    image = hs.signals.Signal2D(np.zeros((24, 24)))
+    image.data[6:18, 6:18] = 1.0
+    rec = image.inpaint_bpfa(seed=0, patch_size=4, **FAST)
+    assert np.abs(rec.data[:4, :4]).max() < 0.2
+
+
+def test_stack_of_frames_shares_one_dictionary(lattice):
+    truth, _ = lattice
+    stack = hs.stack([truth, truth])
+    sub = stack.subsample(0.3, seed=4)
+    rec = sub.inpaint_bpfa(seed=2, **FAST)
+    assert rec.data.shape == stack.data.shape
+    assert cs.get_dictionary(rec).axes_manager.navigation_shape == (32,)
+
+
+def test_uncertainty_is_larger_where_nothing_was_measured(lattice):
+    _, sub = lattice
+    rec = sub.inpaint_bpfa(seed=2, uncertainty=True, **FAST)
+    std = rec.metadata.Reconstruction.std
+    assert std.data.shape == sub.data.shape and (std.data >= 0).all()
+    sampled = cs.get_mask(sub)
+    assert std.data[~sampled].mean() > std.data[sampled].mean()
+
+
+def test_dictionary_transfer_fixed_and_seeded(lattice, tmp_path):
+    truth, sub = lattice
+    learned = sub.inpaint_bpfa(seed=2, **FAST)
+    dictionary = cs.get_dictionary(learned)
+    dictionary.save(tmp_path / "atoms.hspy")
+    dictionary = hs.load(tmp_path / "atoms.hspy")
+    assert isinstance(dictionary, cs.BPFADictionary)
+    other = cs.data.atomic_resolution_image(shape=(48, 48), lattice_spacing=10.0, seed=9)
+    other_sub = other.subsample(0.3, seed=7)
+    fixed = other_sub.inpaint_bpfa(dictionary=dictionary, learn_dictionary=False, seed=3, **FAST)
+    assert np.array_equal(cs.get_dictionary(fixed).data, dictionary.data)
+    nearest = other_sub.inpaint(method="nearest")
+    assert cs.psnr(other, fixed) > cs.psnr(other, nearest) + 1
+    seeded = other_sub.inpaint_bpfa(dictionary=dictionary, seed=3, **FAST)
+    assert not np.array_equal(cs.get_dictionary(seeded).data, dictionary.data)
+    with pytest.raises(ValueError, match="patch_size"):
+        other_sub.inpaint_bpfa(dictionary=dictionary, patch_size=6, **FAST)
+
+
+def test_result_saves_and_loads_with_its_dictionary(lattice, tmp_path):
+    _, sub = lattice
+    rec = sub.inpaint_bpfa(seed=2, **FAST)
+    rec.save(tmp_path / "rec.hspy")
+    back = hs.load(tmp_path / "rec.hspy")
+    assert np.array_equal(back.data, rec.data)
+    assert np.array_equal(cs.get_dictionary(back).data, cs.get_dictionary(rec).data)
+    assert back.metadata.Reconstruction.seed == 2
+
+
+def test_lazy_in_lazy_out(lattice):
+    _, sub = lattice
+    rec = sub.as_lazy().inpaint_bpfa(seed=2, **FAST)
+    assert rec._lazy
+    eager = sub.inpaint_bpfa(seed=2, **FAST)
+    assert np.allclose(rec.data.compute(), eager.data)
+
+
+def test_bpfa3d_result_contract(eds):
+    si, bse, _ = eds
+    sub = si.subsample(0.25, seed=1)
+    rec = sub.inpaint_bpfa3d(guide=bse, layers=3, seed=2, patch_size=5, **FAST)
+    assert type(rec) is type(si) and rec.data.shape == si.data.shape
+    assert rec.metadata.Sample.elements == si.metadata.Sample.elements
+    assert rec.axes_manager.signal_axes[0].scale == si.axes_manager.signal_axes[0].scale
+    node = rec.metadata.Reconstruction
+    assert node.method == "BPFA3D" and node.layer_kind == "pca"
+    assert node.layers.data.shape == (4, 40, 40)
+    assert node.layer_names[0] == bse.metadata.General.title
+    assert cs.get_dictionary(rec).axes_manager.signal_shape == (5, 5, 4)
+    # The rebuilt spectra carry the X-ray lines where the map was not measured.
+    unsampled = ~cs.get_mask(sub)
+    assert rec.data[unsampled].sum(axis=-1).min() > 0
+
+
+def test_guide_improves_the_element_maps(eds):
+    si, bse, truth = eds
+    sub = si.subsample(0.15, seed=1)
+    options = dict(layers="lines", seed=2, patch_size=5, n_iter=16, burn_in=8, n_atoms=48,
+                   show_progressbar=False)
+    reference = np.stack([m.data for m in truth.spectrum_image.get_lines_intensity()])
+
+    def error(rec):
+        maps = np.stack([m.data for m in rec.get_lines_intensity()])
+        return float((((maps - reference) ** 2).mean(axis=(1, 2)) / reference.var(axis=(1, 2))).mean())
+
+    guided = error(sub.inpaint_bpfa3d(guide=bse, **options))
+    unguided = error(sub.inpaint_bpfa3d(**options))
+    cubic = error(sub.inpaint(method="cubic", layers="lines"))
+    assert guided < unguided < cubic
+
+
+def test_bpfa3d_bad_guides(eds):
+    si, bse, _ = eds
+    sub = si.subsample(0.25, seed=1)
+    with pytest.raises(ValueError, match="resample_guide"):
+        sub.inpaint_bpfa3d(guide=bse.isig[:20, :], **FAST)
+    nan_guide = bse.deepcopy()
+    nan_guide.data[0, 0] = np.nan
+    with pytest.raises(ValueError, match="guide: contains NaN"):
+        sub.inpaint_bpfa3d(guide=nan_guide, **FAST)
+    with pytest.raises(TypeError, match="guide: expected a Signal2D"):
+        sub.inpaint_bpfa3d(guide=si, **FAST)
+    with pytest.raises(ValueError, match="guide_weight"):
+        sub.inpaint_bpfa3d(guide=bse, guide_weight=-1, **FAST)
+
+
+def test_overflowed_counts_are_rejected(eds):
+    si, _, _ = eds
+    data = np.minimum(si.data, 255).astype(np.uint8)
+    data[3, 4, 100] = 255  # a channel at the top of uint8: wrapped or saturated
+    wrapped = si._deepcopy_with_new_data(data)
+    with pytest.raises(ValueError, match="overflowed or saturated"):
+        wrapped.inpaint_bpfa3d(**FAST)
+
+
+@pytest.mark.parametrize(
+    "make, call, error, match",
+    [
+        (lambda: hs.signals.Signal1D(np.ones(50)), "inpaint_bpfa", ValueError, "no scan axes"),
+        (lambda: hs.signals.Signal1D(np.ones((8, 8, 20))), "inpaint_bpfa", ValueError,
+         "inpaint_bpfa3d"),
+        (lambda: hs.signals.Signal2D(np.ones((8, 8))), "inpaint_bpfa3d", ValueError,
+         "inpaint_bpfa"),
+        (lambda: hs.signals.ComplexSignal2D(np.ones((8, 8), complex)), "inpaint_bpfa",
+         TypeError, "complex"),
+        (lambda: hs.signals.Signal2D(np.ones((6, 6))), "inpaint_bpfa", ValueError, "patch"),
+    ],
+)
+def test_bad_signals(make, call, error, match):
+    with pytest.raises(error, match=match):
+        getattr(cs, call)(make(), **FAST)
+
+
+def test_all_positions_unsampled_is_an_error():
+    image = hs.signals.Signal2D(np.ones((16, 16)))
+    with pytest.raises(ValueError, match="no sampled position"):
+        image.inpaint_bpfa(mask=np.zeros((16, 16), bool), **FAST)
+
+
+def test_nan_at_sampled_positions_is_an_error(lattice):
+    _, sub = lattice
+    bad = sub.deepcopy()
+    bad.data[cs.get_mask(bad)] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        bad.inpaint_bpfa(**FAST)
