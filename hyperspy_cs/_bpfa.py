@@ -192,96 +192,155 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=40, burn_in=20, s
         raise ValueError(f"trim: expected a fraction in [0, 0.5), got {trim}")
     key = _run_key(seed)
 
-    P = b * b * L
     D = _check_dictionary(dictionary, n_atoms, b, L, learn_dictionary)
     K = D.shape[0] if D is not None else _check_int(128 if n_atoms is None else n_atoms,
                                                      "n_atoms", 1)
     hyper = _check_fixed_hyper(fixed_hyper, K)
-
     offset, scale = _normalisation(x, obs, layer_offset, layer_scale)
-    mask = obs.reshape(F, H, W * L).astype(np.float32)
-    xn = np.where(obs, (x - offset) / scale, 0.0).astype(np.float32).reshape(F, H, W * L)
 
-    nr, nc = H - b + 1, W - b + 1
-    n = F * nr * nc
-    R = np.empty((n, P), np.float32)
-    Y = np.empty((n, P), np.float32)
-    ZS = np.zeros((K, n), np.float32)
-    if D is None:
-        D = _initial_dictionary(xn, obs, K, b, L, nr, nc, R, Y, _rng(key, 0))
-
-    _kern.patch_estimates(xn, mask, ZS, D, b, L, nr, nc, R, Y)
-    keys = _kern.patch_keys(np.uint64(key), F, nr, nc, row0, col0)
-    wp = np.tile(wl, b * b).astype(np.float32)
-    prior_prec = _atom_prior_precision(b, ell, P)
-    # Observed patch entries per layer: each pixel is in (rows covering) x (cols covering).
-    cover_r = np.minimum(np.arange(H), nr - 1) - np.maximum(0, np.arange(H) - b + 1) + 1
-    cover_c = np.minimum(np.arange(W), nc - 1) - np.maximum(0, np.arange(W) - b + 1) + 1
-    n_obs_layer = np.einsum("frcl,r,c->l", obs.astype(np.float64), cover_r, cover_c)
-    n_obs = n_obs_layer.sum()
-    log_w = float(n_obs_layer @ np.log(wl))
-
-    pi = hyper.get("pi", np.full(K, _PI_INIT))
-    gamma_s = hyper.get("gamma_s", 1.0)
-    gamma_e = hyper.get("gamma_e", n_obs / max(_kern.weighted_sq_sum(R, wl), 1e-12))
-
-    DTD = np.empty((K, n), np.float32)
-    n_on = np.zeros(K, np.int64)
-    ss_on = np.zeros(K)
+    sampler = _Sampler((x - offset) / scale, obs, b=b, n_atoms=K, dictionary=D,
+                       learn_dictionary=bool(learn_dictionary), hyper=hyper,
+                       layer_weights=wl, origin=(row0, col0), key=key, atom_smoothness=ell)
     est = np.empty((F, H, W * L))
     mean = np.zeros_like(est)
     m2 = np.zeros_like(est) if uncertainty else None
     kept = 0
     trace = {name: np.empty(n_iter) for name in ("gamma_e", "gamma_s", "loglik", "n_active")}
-    no_eps = np.zeros((K, P))
     for t in tqdm(range(n_iter), disable=not show_progressbar, desc="BPFA", unit="sweep"):
-        rng = _rng(key, t + 1)
-        D2wT = np.ascontiguousarray((D * D * wp).T)
-        _kern.masked_sq_norms(mask, D2wT, b, L, nr, nc, DTD)
-        with np.errstate(divide="ignore"):
-            logit_pi = (np.log(pi) - np.log1p(-pi)).astype(np.float32)
-        eps = rng.standard_normal((K, P)) if learn_dictionary else no_eps
-        _kern.gibbs_sweep(R, ZS, D, wl, mask, DTD, keys, np.uint64(2 * K * t), logit_pi,
-                          gamma_s, gamma_e, eps, learn_dictionary, prior_prec, b, L, nr, nc,
-                          n_on, ss_on)
-        if t >= burn_in and (t - burn_in) % step == 0:
-            _kern.patch_estimates(xn, mask, ZS, D, b, L, nr, nc, R, Y)
-            _kern.aggregate_patches(Y, b, L, nr, nc, trim, est)
+        keep = t >= burn_in and (t - burn_in) % step == 0
+        sampler.sweep(t, estimate=est if keep else None, trim=trim)
+        if keep:
             kept += 1
             delta = est - mean
             mean += delta / kept
             if uncertainty:
                 m2 += delta * (est - mean)
-        sse = _kern.weighted_sq_sum(R, wl)
-        if "pi" not in hyper:
-            pi = rng.beta(_A0 / K + n_on, _B0 * (K - 1) / K + n - n_on)
-        if "gamma_s" not in hyper:
-            gamma_s = rng.gamma(_C0 + 0.5 * n_on.sum(), 1.0 / (_D0 + 0.5 * ss_on.sum()))
-        if "gamma_e" not in hyper:
-            gamma_e = rng.gamma(_E0 + 0.5 * n_obs, 1.0 / (_F0 + 0.5 * sse))
-        trace["gamma_e"][t] = gamma_e
-        trace["gamma_s"][t] = gamma_s
-        trace["n_active"][t] = n_on.sum() / n
-        trace["loglik"][t] = 0.5 * (n_obs * np.log(gamma_e / (2 * np.pi)) + log_w
-                                    - gamma_e * sse)
+        for name in trace:
+            trace[name][t] = sampler.stats[name]
 
     shape = (F, H, W, L)
     std = None
     if uncertainty:
         std = np.sqrt(m2 / max(kept - 1, 1)).reshape(shape) * scale
+    n_on = sampler.n_on
     return BPFAResult(
         reconstruction=mean.reshape(shape) * scale + offset,
         std=std,
-        dictionary=D.reshape(K, b, b, L).copy(),
-        pi=np.asarray(pi, dtype=np.float64).copy(),
-        gamma_e=float(gamma_e),
-        gamma_s=float(gamma_s),
-        noise_std=scale / np.sqrt(gamma_e * wl),
-        atoms_used=int(np.count_nonzero(n_on >= max(1.0, 1e-3 * n))),
+        dictionary=sampler.D.reshape(K, b, b, L).copy(),
+        pi=np.asarray(sampler.pi, dtype=np.float64).copy(),
+        gamma_e=float(sampler.gamma_e),
+        gamma_s=float(sampler.gamma_s),
+        noise_std=scale / np.sqrt(sampler.gamma_e * wl),
+        atoms_used=int(np.count_nonzero(n_on >= max(1.0, 1e-3 * sampler.n_patches))),
         trace=trace,
         layer_offset=offset,
         layer_scale=scale,
     )
+
+
+class _Sampler:
+    """State of one BPFA chain on normalised data, advanced one sweep at a time.
+
+    Parameters
+    ----------
+    xn : numpy.ndarray, shape (F, H, W, L)
+        Normalised data (values where unobserved are ignored).
+    obs : numpy.ndarray of bool, shape (F, H, W, L)
+    b, n_atoms : int
+    dictionary : numpy.ndarray, float32, shape (K, P), or None
+        Initial (or fixed) atoms; None initialises from the data.
+    learn_dictionary : bool
+    hyper : dict
+        Fixed hyper-parameters (validated ``fixed_hyper``).
+    layer_weights : numpy.ndarray, shape (L,)
+    origin : (int, int)
+    key : int
+        64-bit run key.
+    atom_smoothness : float
+    """
+
+    def __init__(self, xn, obs, *, b, n_atoms, dictionary, learn_dictionary, hyper,
+                 layer_weights, origin, key, atom_smoothness):
+        F, H, W, L = obs.shape
+        self.b, self.L = b, L
+        self.nr, self.nc = H - b + 1, W - b + 1
+        n = self.n_patches = F * self.nr * self.nc
+        K = n_atoms
+        P = b * b * L
+        self.key = key
+        self.learn = learn_dictionary
+        self.hyper = hyper
+        self.wl = layer_weights
+        self.wp = np.tile(layer_weights, b * b).astype(np.float32)
+        self.mask = obs.reshape(F, H, W * L).astype(np.float32)
+        self.xn = np.where(obs, xn, 0.0).astype(np.float32).reshape(F, H, W * L)
+        self.R = np.empty((n, P), np.float32)
+        self.Y = np.empty((n, P), np.float32)
+        self.ZS = np.zeros((K, n), np.float32)
+        self.DTD = np.empty((K, n), np.float32)
+        self.D = dictionary
+        if dictionary is None:
+            self.D = _initial_dictionary(self.xn, obs, K, b, L, self.nr, self.nc, self.R,
+                                         self.Y, _rng(key, 0))
+        self.keys = _kern.patch_keys(np.uint64(key), F, self.nr, self.nc, *origin)
+        self.prior_prec = _atom_prior_precision(b, atom_smoothness, P)
+        self.no_eps = np.zeros((K, P))
+        self.n_on = np.zeros(K, np.int64)
+        self.ss_on = np.zeros(K)
+        # Observed patch entries per layer: a pixel is in (rows covering) x (cols covering).
+        rows, cols = np.arange(H), np.arange(W)
+        cover_r = np.minimum(rows, self.nr - 1) - np.maximum(0, rows - b + 1) + 1
+        cover_c = np.minimum(cols, self.nc - 1) - np.maximum(0, cols - b + 1) + 1
+        n_obs_layer = np.einsum("frcl,r,c->l", obs.astype(np.float64), cover_r, cover_c)
+        self.n_obs = n_obs_layer.sum()
+        self.log_w = float(n_obs_layer @ np.log(layer_weights))
+
+        self._refresh()
+        self.pi = hyper.get("pi", np.full(K, _PI_INIT))
+        self.gamma_s = hyper.get("gamma_s", 1.0)
+        self.gamma_e = hyper.get("gamma_e",
+                                 self.n_obs / max(_kern.weighted_sq_sum(self.R, self.wl), 1e-12))
+        self.stats = {}
+
+    def _refresh(self):
+        _kern.patch_estimates(self.xn, self.mask, self.ZS, self.D, self.b, self.L, self.nr,
+                              self.nc, self.R, self.Y)
+
+    def sweep(self, t, *, estimate=None, trim=0.25):
+        """Sweep number ``t``; writes the image estimate into ``estimate`` if given.
+
+        ``estimate`` is ``(F, H, W * L)`` float64 in normalised units, the robust
+        average of the patch estimates after this sweep (see ``aggregate_patches``).
+        """
+        b, L, nr, nc = self.b, self.L, self.nr, self.nc
+        K = self.D.shape[0]
+        rng = _rng(self.key, t + 1)
+        D2wT = np.ascontiguousarray((self.D * self.D * self.wp).T)
+        _kern.masked_sq_norms(self.mask, D2wT, b, L, nr, nc, self.DTD)
+        with np.errstate(divide="ignore"):
+            logit_pi = (np.log(self.pi) - np.log1p(-self.pi)).astype(np.float32)
+        eps = rng.standard_normal(self.D.shape) if self.learn else self.no_eps
+        _kern.gibbs_sweep(self.R, self.ZS, self.D, self.wl, self.mask, self.DTD, self.keys,
+                          np.uint64(2 * K * t), logit_pi, self.gamma_s, self.gamma_e, eps,
+                          self.learn, self.prior_prec, b, L, nr, nc, self.n_on, self.ss_on)
+        if estimate is not None:
+            self._refresh()
+            _kern.aggregate_patches(self.Y, b, L, nr, nc, trim, estimate)
+        sse = _kern.weighted_sq_sum(self.R, self.wl)
+        n_on, n = self.n_on, self.n_patches
+        if "pi" not in self.hyper:
+            self.pi = rng.beta(_A0 / K + n_on, _B0 * (K - 1) / K + n - n_on)
+        if "gamma_s" not in self.hyper:
+            self.gamma_s = rng.gamma(_C0 + 0.5 * n_on.sum(), 1.0 / (_D0 + 0.5 * self.ss_on.sum()))
+        if "gamma_e" not in self.hyper:
+            self.gamma_e = rng.gamma(_E0 + 0.5 * self.n_obs, 1.0 / (_F0 + 0.5 * sse))
+        self.stats = {
+            "gamma_e": self.gamma_e,
+            "gamma_s": self.gamma_s,
+            "n_active": n_on.sum() / n,
+            "loglik": 0.5 * (self.n_obs * np.log(self.gamma_e / (2 * np.pi)) + self.log_w
+                             - self.gamma_e * sse),
+        }
 
 
 def _rng(key, stream):
