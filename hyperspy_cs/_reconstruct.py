@@ -8,6 +8,7 @@ counts as acquired and the method denoises. The mask is never inferred from zero
 
 import logging
 
+import dask.array as da
 import numpy as np
 
 from . import _scan
@@ -61,20 +62,25 @@ def scan_data(signal, layout):
 
 def output_signal(signal, layout, canonical, *, method, parameters, mask_source, extra=None,
                   lazy_output=None):
-    """A new signal like ``signal`` holding ``canonical`` ``(F, R, C, N)``.
+    """A new signal like ``signal`` holding ``canonical`` ``(F, R, C, N)`` (numpy or dask).
 
     Axes, metadata and original_metadata are carried over, the title says how it
     was made, and ``metadata.Reconstruction`` records ``method``, ``parameters``,
     ``mask_source`` and ``extra``.
     """
-    out = _new_like(signal, _scan.from_canonical(canonical, layout))
+    if isinstance(canonical, da.Array):
+        # Already lazy (a tiled reconstruction): wrap it, never compute it.
+        source = signal if signal._lazy else signal.as_lazy()
+        out = source._deepcopy_with_new_data(_scan.from_canonical(canonical, layout))
+    else:
+        out = _new_like(signal, _scan.from_canonical(canonical, layout))
     record = {"method": method, "parameters": _storable(parameters), "mask_source": mask_source}
     record.update(extra or {})
     out.metadata.set_item("Reconstruction", record)
     title = signal.metadata.get_item("General.title", "")
     out.metadata.General.title = f"{title} ({method})".strip()
     lazy = signal._lazy if lazy_output is None else lazy_output
-    return out.as_lazy() if lazy else out
+    return out.as_lazy() if lazy and not out._lazy else out
 
 
 def _new_like(signal, data):

@@ -7,6 +7,11 @@ BPFA's ``b x b x N`` patches are built from. The full spectra are rebuilt with o
 linear map from layers to spectra, fitted by least squares on the sampled
 positions: for PCA layers that is exactly the inverse transform, for line maps it
 is the best linear predictor of the spectrum from its line intensities.
+
+Both directions are linear (a PCA score and an exspy line intensity are each a
+weighted sum of channels), so a fitted :class:`SpectralLayers` maps any block of
+spectra to layers and back on its own: a lazy reconstruction fits it once on a
+sample and applies it tile by tile (:mod:`hyperspy_cs._tiling`).
 """
 
 from dataclasses import dataclass
@@ -20,6 +25,8 @@ from .subsample import is_count_data
 __all__ = ["SpectralLayers", "spectral_layers"]
 
 _MAX_PCA_LAYERS = 16
+# Spectra converted to float64 at once by SpectralLayers.project (4 MiB at 512 channels).
+_PROJECT_ROWS = 1024
 
 
 @dataclass
@@ -36,18 +43,36 @@ class SpectralLayers:
         ``spectrum = [1, layers] @ rebuild_matrix``.
     kind : str
         ``"pca"`` or ``"lines"``.
+    projection : numpy.ndarray, shape (E + 1, L)
+        ``layers = [1, spectrum] @ projection``: the layer values of any spectrum
+        (``maps`` holds them for the observed ones).
     """
 
     maps: np.ndarray
     names: list
     rebuild_matrix: np.ndarray
     kind: str
+    projection: np.ndarray
 
     def rebuild(self, maps, *, dtype=np.float32):
         """Spectra ``(..., E)`` from layer maps ``(..., L)``."""
         maps = np.asarray(maps, dtype=dtype)
         matrix = self.rebuild_matrix.astype(dtype)
         return maps @ matrix[1:] + matrix[0]
+
+    def project(self, spectra):
+        """Layer values ``(..., L)`` float64 of spectra ``(..., E)``.
+
+        Converted to float64 ``_PROJECT_ROWS`` spectra at a time, so that a tile
+        of integer counts never exists in float64 all at once.
+        """
+        spectra = np.asarray(spectra)
+        flat = spectra.reshape(-1, spectra.shape[-1])
+        out = np.empty((flat.shape[0], self.projection.shape[1]))
+        for start in range(0, flat.shape[0], _PROJECT_ROWS):
+            rows = flat[start:start + _PROJECT_ROWS].astype(np.float64)
+            out[start:start + _PROJECT_ROWS] = rows @ self.projection[1:] + self.projection[0]
+        return out.reshape(*spectra.shape[:-1], -1)
 
 
 def _pca_scores(spectra, weights, n_components, seed):
@@ -56,6 +81,9 @@ def _pca_scores(spectra, weights, n_components, seed):
     For Poisson counts scaled by ``1 / sqrt(mean spectrum)`` the noise variance is
     1 in every channel, so components whose variance exceeds the Marchenko-Pastur
     edge ``(1 + sqrt(E / n))**2`` of pure noise carry signal.
+
+    Returns the scores ``(n, L)`` and the projection ``(E + 1, L)`` that gives
+    them from ``[1, spectrum]``.
     """
     n, n_channels = spectra.shape
     scaled = spectra * weights
@@ -68,7 +96,9 @@ def _pca_scores(spectra, weights, n_components, seed):
     if n_components == "auto":
         edge = (1 + np.sqrt(n_channels / n)) ** 2
         n_components = int(np.clip((variance > edge).sum(), 1, k_max))
-    return centred @ components[:n_components].T
+    basis = components[:n_components].T
+    projection = np.vstack([-(scaled.mean(axis=0) @ basis), weights[:, None] * basis])
+    return centred @ basis, projection
 
 
 def spectral_layers(signal, data, observed, *, layers="auto", seed=0):
@@ -112,19 +142,26 @@ def spectral_layers(signal, data, observed, *, layers="auto", seed=0):
         weights = np.ones(spectra.shape[1])
         if is_count_data(signal):
             weights = 1.0 / np.sqrt(np.maximum(spectra.mean(axis=0), 1e-3))
-        scores = _pca_scores(spectra, weights, n_components, seed)
+        scores, projection = _pca_scores(spectra, weights, n_components, seed)
         names = [f"PCA {i + 1}" for i in range(scores.shape[1])]
     else:
-        scores, names = _line_intensities(signal, data, observed)
+        line_weights, names = _line_windows(signal)
+        scores = spectra @ line_weights
+        projection = np.vstack([np.zeros(len(names)), line_weights])
 
     maps = np.zeros((*observed.shape, scores.shape[1]))
     maps[observed] = scores
     design = np.hstack([np.ones((scores.shape[0], 1)), scores])
     rebuild_matrix, *_ = np.linalg.lstsq(design, spectra, rcond=None)
-    return SpectralLayers(maps, names, rebuild_matrix, kind)
+    return SpectralLayers(maps, names, rebuild_matrix, kind, projection)
 
 
-def _line_intensities(signal, data, observed):
+def _line_windows(signal):
+    """Channel weights ``(E, L)`` of exspy's line intensities, and the line names.
+
+    ``get_lines_intensity`` (no background windows) sums each line's channels, a
+    linear map; running it on the identity "spectra" reads that map off exactly.
+    """
     lines = signal.metadata.get_item("Sample.xray_lines")
     if not lines:
         elements = signal.metadata.get_item("Sample.elements")
@@ -133,18 +170,15 @@ def _line_intensities(signal, data, observed):
                 'layers="lines" needs an EDS signal with metadata.Sample.elements or '
                 "xray_lines (signal.add_elements([...])); use layers=\"pca\" otherwise"
             )
-    # exspy integrates each line over a window of 2 FWHM; run it on the observed
-    # spectra only so that no unmeasured position is read.
-    spectra = data[observed]
-    flat = eager_class(signal)(
-        spectra,
+    energy_axis = signal.axes_manager.signal_axes[0]
+    unit_spectra = eager_class(signal)(
+        np.eye(energy_axis.size),
         axes=[
-            {"name": "position", "size": spectra.shape[0], "navigate": True},
-            signal.axes_manager.signal_axes[0].get_axis_dictionary(),
+            {"name": "channel", "size": energy_axis.size, "navigate": True},
+            energy_axis.get_axis_dictionary(),
         ],
         metadata=signal.metadata.as_dictionary(),
     )
-    maps = flat.get_lines_intensity(integration_windows=2.0)
+    maps = unit_spectra.get_lines_intensity(integration_windows=2.0)
     names = [m.metadata.Sample.xray_lines[0] for m in maps]
-    scores = np.stack([np.asarray(m.data).reshape(-1) for m in maps], axis=1)
-    return scores.astype(np.float64), names
+    return np.stack([np.asarray(m.data, dtype=np.float64) for m in maps], axis=1), names

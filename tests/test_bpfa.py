@@ -139,11 +139,14 @@ def test_result_saves_and_loads_with_its_dictionary(lattice, tmp_path):
 
 
 def test_lazy_in_lazy_out(lattice):
-    _, sub = lattice
+    # A lazy result is tiled after a learning pass (tests/test_lazy.py): not the
+    # eager chain, but a reconstruction of the same quality.
+    truth, sub = lattice
     rec = sub.as_lazy().inpaint_bpfa(seed=2, **FAST)
     assert rec._lazy
+    rec.compute()
     eager = sub.inpaint_bpfa(seed=2, **FAST)
-    assert np.allclose(rec.data.compute(), eager.data)
+    assert cs.psnr(truth, rec) > cs.psnr(truth, eager) - 1
 
 
 def test_bpfa3d_result_contract(eds):

@@ -1,0 +1,265 @@
+"""Lazy BPFA on maps larger than memory: wall time, peak memory, seams, scaling.
+
+Parts (``--part``):
+
+a. A synthetic ``size x size`` EDS map of ``size`` channels (uint16 counts,
+   ``hyperspy_cs.data.eds_spectrum_image`` generated lazily, row by row), 10 %
+   sampled (random), written to ``.zspy`` with its BSE guide; then, in a fresh
+   process, loaded lazily, reconstructed with ``inpaint_bpfa3d`` and the result
+   written lazily to ``.zspy``. Prints the wall time of each step and the peak
+   resident memory of the reconstructing process (``getrusage``, itself plus
+   its children); the target at 1024 is 2 GiB.
+b. Tiled (``--tile`` px) against single-block on a 256 x 256 map: the maximum
+   absolute difference, and the same run on differently chunked input.
+c. Throughput of the tile pass with 1 and 2 Dask workers: the threaded
+   scheduler and a ``dask.distributed.LocalCluster`` of processes.
+
+Every part writes a Markdown section to ``benchmarks/results/lazy.md`` (``--out``).
+
+Usage::
+
+    nice python benchmarks/bench_lazy.py --part a --size 256      # quick
+    nice python benchmarks/bench_lazy.py --part a --size 1024     # the target
+    nice python benchmarks/bench_lazy.py --part bc
+"""
+
+import argparse
+import json
+import os
+import pathlib
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+import warnings
+
+import numpy as np
+
+HERE = pathlib.Path(__file__).resolve().parent
+SETTINGS = {"patch_size": 6, "n_atoms": 48, "n_iter": 16, "burn_in": 8, "layers": "auto",
+            "seed": 0}
+FRACTION = 0.1
+# Light-element phases: every line below 1.8 keV, so 256 channels (of 10 eV) hold them.
+PHASES = {
+    "quartz": {"Si": 0.47, "O": 0.53},
+    "spinel": {"Mg": 0.17, "Al": 0.38, "O": 0.45},
+    "albite": {"Na": 0.09, "Al": 0.10, "Si": 0.32, "O": 0.49},
+}
+
+
+def _quiet():
+    warnings.filterwarnings("ignore")
+    import logging
+
+    logging.getLogger("hyperspy").setLevel(logging.ERROR)
+
+
+def _peak_rss_mib():
+    """Peak resident memory of this process and of its (waited-for) children, MiB."""
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return max(own, children) / 1024  # Linux reports KiB
+
+
+def generate(size, channels, workdir):
+    """Write the sub-sampled map and its guide to ``workdir``; runs in its own process."""
+    _quiet()
+    import hyperspy_cs as cs
+
+    start = time.perf_counter()
+    si, bse = cs.data.eds_spectrum_image(shape=(size, size), n_channels=channels,
+                                         counts_per_pixel=200, grain_size=24, seed=1,
+                                         phases=PHASES, lazy=True)
+    si.data = si.data.astype(np.uint16)
+    sub = si.subsample(FRACTION, seed=2)
+    chunk = min(64, size)
+    sub.save(workdir / "map.zspy", chunks=(chunk, chunk, channels), overwrite=True,
+             show_progressbar=False)
+    bse.save(workdir / "guide.zspy", overwrite=True, show_progressbar=False)
+    return {"generate_s": time.perf_counter() - start}
+
+
+def reconstruct(workdir, tile):
+    """Load lazily, reconstruct, save lazily; runs in its own process."""
+    _quiet()
+    import hyperspy.api as hs
+
+    import hyperspy_cs  # noqa: F401  (registers the methods)
+
+    sub = hs.load(workdir / "map.zspy", lazy=True)
+    guide = hs.load(workdir / "guide.zspy", lazy=True)
+    start = time.perf_counter()
+    rec = sub.inpaint_bpfa3d(guide=guide, tile_size=tile, show_progressbar=False, **SETTINGS)
+    learned = time.perf_counter()
+    chunk = min(64, sub.data.shape[0])
+    rec.save(workdir / "reconstruction.zspy", chunks=(chunk, chunk, sub.data.shape[-1]),
+             overwrite=True, show_progressbar=False)
+    done = time.perf_counter()
+    node = rec.metadata.Reconstruction
+    return {
+        "learning_s": learned - start,
+        "tiles_and_write_s": done - learned,
+        "total_s": done - start,
+        "peak_rss_mib": _peak_rss_mib(),
+        "layers": list(node.layer_names),
+        "tile_size": int(node.tiling.tile_size),
+        "n_windows": int(len(node.tiling.learning_windows)),
+        "input_chunks": str(sub.data.chunksize),
+    }
+
+
+def _child(step, args):
+    """Run ``step`` in a fresh Python process (so its peak memory is its own)."""
+    command = [sys.executable, __file__, "--step", step, "--size", str(args.size),
+               "--channels", str(args.channels), "--workdir", str(args.workdir)]
+    if args.tile:
+        command += ["--tile", str(args.tile)]
+    out = subprocess.run(command, capture_output=True, text=True)
+    if out.returncode:
+        raise RuntimeError(f"{step} failed:\n{out.stderr[-3000:]}")
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def part_a(args):
+    generated = _child("generate", args)
+    result = _child("reconstruct", args)
+    disk = sum(f.stat().st_size for f in (args.workdir / "map.zspy").rglob("*") if f.is_file())
+    size, channels = args.size, args.channels
+    lines = [
+        f"## (a) {size} x {size} x {channels} uint16 EDS map, {FRACTION:.0%} sampled, "
+        "lazy from .zspy to .zspy",
+        "",
+        f"Settings: {SETTINGS}, guide = BSE image, tile {result['tile_size']} px, "
+        f"{result['n_windows']} learning window(s), layers {result['layers']}, input "
+        f"chunks {result['input_chunks']}, input on disk {disk / 2**20:.1f} MiB.",
+        "",
+        "| step | wall time (s) |",
+        "|---|---|",
+        f"| generate + sub-sample + write the map (lazy) | {generated['generate_s']:.1f} |",
+        f"| learning pass (on call) | {result['learning_s']:.1f} |",
+        f"| tiles + write the result (`save`) | {result['tiles_and_write_s']:.1f} |",
+        f"| reconstruction total | {result['total_s']:.1f} |",
+        "",
+        f"Peak RSS of the reconstructing process: **{result['peak_rss_mib']:.0f} MiB** "
+        f"(target at 1024: <= 2048 MiB).",
+    ]
+    return lines
+
+
+def _small_map(size, channels):
+    import hyperspy_cs as cs
+
+    si, bse = cs.data.eds_spectrum_image(shape=(size, size), n_channels=channels,
+                                         counts_per_pixel=200, grain_size=24, seed=1,
+                                         phases=PHASES)
+    return si.subsample(FRACTION, seed=2), bse
+
+
+def part_b(args):
+    import dask
+
+    sub, bse = _small_map(256, args.channels)
+    results = {}
+    for name, tile, chunks in (("single block", 256, (256, 256, args.channels)),
+                               (f"tiles of {args.tile} px", args.tile, (256, 256, args.channels)),
+                               (f"tiles of {args.tile} px, input chunks (32, 256, 64)",
+                                args.tile, (32, 256, 64))):
+        lazy = sub.as_lazy()
+        lazy.data = lazy.data.rechunk(chunks)
+        rec = lazy.inpaint_bpfa3d(guide=bse, tile_size=tile, show_progressbar=False, **SETTINGS)
+        start = time.perf_counter()
+        (results[name],) = dask.compute(rec.data)
+        print(f"{name}: {time.perf_counter() - start:.1f} s", file=sys.stderr)
+    single = results["single block"]
+    lines = [f"## (b) Tiled vs single-block, 256 x 256 x {args.channels}, {FRACTION:.0%} sampled",
+             "", f"Settings: {SETTINGS}, guide = BSE image.", "",
+             "| run | max abs difference from single block (counts) |", "|---|---|"]
+    lines += [f"| {name} | {np.abs(r - single).max():.3g} |" for name, r in results.items()
+              if name != "single block"]
+    lines += ["", f"Largest value of the result: {np.abs(single).max():.3g} counts."]
+    return lines
+
+
+def part_c(args):
+    import dask
+    from dask.distributed import Client, LocalCluster
+
+    sub, bse = _small_map(args.c_size, args.channels)
+    rec = sub.inpaint_bpfa3d(guide=bse, tile_size=args.tile, lazy_output=True,
+                             show_progressbar=False, **SETTINGS)
+    rows = []
+    for workers in (1, 2):
+        start = time.perf_counter()
+        dask.compute(rec.data, scheduler="threads", num_workers=workers)
+        rows.append(("threads", workers, time.perf_counter() - start))
+        print(rows[-1], file=sys.stderr)
+    for workers in (1, 2):
+        with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                          dashboard_address=None) as cluster, Client(cluster) as client:
+            client.run(_quiet)
+            start = time.perf_counter()
+            dask.compute(rec.data)
+            rows.append(("LocalCluster, processes", workers, time.perf_counter() - start))
+        print(rows[-1], file=sys.stderr)
+    n_tiles = int(np.prod(rec.data.numblocks[:2]))
+    lines = [f"## (c) Throughput of the tile pass, {args.c_size} x {args.c_size} x "
+             f"{args.channels}, {n_tiles} tiles of {args.tile} px", "",
+             f"Settings: {SETTINGS}; the learning pass is not included. Each numba kernel "
+             "also runs its own threads (2 cores).", "",
+             "| scheduler | workers | wall time (s) | positions / s | speed-up |",
+             "|---|---|---|---|---|"]
+    base = {}
+    for scheduler, workers, seconds in rows:
+        base.setdefault(scheduler, seconds)
+        lines.append(f"| {scheduler} | {workers} | {seconds:.1f} | "
+                     f"{args.c_size**2 / seconds:.0f} | {base[scheduler] / seconds:.2f} |")
+    return lines
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--part", default="abc", help="any of a, b, c")
+    parser.add_argument("--size", type=int, default=1024, help="(a) scan side in pixels")
+    parser.add_argument("--channels", type=int, default=None,
+                        help="channels (default: --size for (a), 1024 for (b), (c))")
+    parser.add_argument("--tile", type=int, default=None,
+                        help="tile side in pixels (default: the package's for (a), 64 for (b), (c))")
+    parser.add_argument("--c-size", type=int, default=256, help="(c) scan side in pixels")
+    parser.add_argument("--workdir", type=pathlib.Path, default=None)
+    parser.add_argument("--out", type=pathlib.Path, default=HERE / "results" / "lazy.md")
+    parser.add_argument("--step", choices=("generate", "reconstruct"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.step:
+        args.workdir.mkdir(parents=True, exist_ok=True)
+        result = (generate(args.size, args.channels, args.workdir) if args.step == "generate"
+                  else reconstruct(args.workdir, args.tile))
+        print(json.dumps(result))
+        return
+    _quiet()
+    from threadpoolctl import threadpool_limits
+
+    # numba already runs a thread per core; BLAS threads on top oversubscribe 2 cores.
+    threadpool_limits(1)
+    sections = []
+    if "a" in args.part:
+        with tempfile.TemporaryDirectory(dir=args.workdir) as tmp:
+            sections.append(part_a(argparse.Namespace(
+                **{**vars(args), "channels": args.channels or args.size,
+                   "workdir": pathlib.Path(tmp)})))
+    args.channels = args.channels or 1024
+    args.tile = args.tile or 64
+    if "b" in args.part:
+        sections.append(part_b(args))
+    if "c" in args.part:
+        sections.append(part_c(args))
+    text = "\n".join("\n".join(s) + "\n" for s in sections)
+    print(text)
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    with open(args.out, "a") as f:
+        f.write(f"\n<!-- {time.strftime('%Y-%m-%d %H:%M')}, {os.cpu_count()} cores, "
+                f"python benchmarks/bench_lazy.py {' '.join(sys.argv[1:])} -->\n\n{text}")
+
+
+if __name__ == "__main__":
+    main()
