@@ -2,12 +2,12 @@
 Transfer a dictionary from a simulation to a real image
 =======================================================
 
-BPFA learns its dictionary from the sub-sampled data, which costs most of its
-time. A dictionary learned once (on a better acquisition, a simulation, or a
+BPFA learns its dictionary from the sub-sampled data, which costs a good part of
+its time. A dictionary learned once (on a better acquisition, a simulation, or a
 library of earlier results) can be reused: with ``learn_dictionary=False`` the
-sampler only finds each patch's sparse code, which is much faster. Here a
-dictionary learned on a simulated perovskite image reconstructs a real
-atomic-resolution ADF image of SrTiO3.
+sampler only finds each patch's sparse code, which is faster. Here a dictionary
+learned on a simulated perovskite image reconstructs a real atomic-resolution
+ADF image of SrTiO3.
 """
 
 # %%
@@ -71,8 +71,8 @@ hs.plot.plot_images([real, scan, fixed, learned], label=labels, per_row=4, axes_
 # %%
 # Timing
 # ------
-# Sparse coding with a fixed dictionary skips the dictionary update, the
-# largest part of each sweep. A dictionary is a HyperSpy signal
+# Sparse coding with a fixed dictionary skips the dictionary update, which
+# saves about a third of each sweep here. A dictionary is a HyperSpy signal
 # (:class:`hyperspy_cs.BPFADictionary`): ``dictionary.save("atoms.hspy")`` keeps
 # it for the next session, and ``hs.load`` gives it back.
 for name, result in (("fixed (transferred)", fixed), ("learned", learned)):

@@ -561,7 +561,7 @@ def build_parser():
     bpfa.add_argument("--dictionary", type=_existing_path, metavar="FILE",
                       help="start from a dictionary: a saved BPFA dictionary or reconstruction")
     bpfa.add_argument("--fixed-dictionary", action="store_true",
-                      help="use --dictionary as it is (sparse coding only, much faster)")
+                      help="use --dictionary as it is (sparse coding only, faster)")
     _add_common(inpaint, output_help="output .hspy or .zspy file for the reconstruction")
 
     compare = _add_command(commands, _compare, epilog=_COMPARE_EPILOG,
