@@ -64,8 +64,8 @@ def tile_size_for(tile_size, *, n_channels, patch_size):
     1024 channels, 64 px at 4096), between 64 and 512 px.
     """
     if tile_size is None:
-        side = int(math.sqrt(_TILE_BYTES / (4 * n_channels)))
-        return int(np.clip(side, *_TILE_RANGE))
+        side = int(np.clip(math.sqrt(_TILE_BYTES / (4 * n_channels)), *_TILE_RANGE))
+        return max(side, patch_size)
     if isinstance(tile_size, bool) or not isinstance(tile_size, numbers.Integral):
         raise TypeError(f"tile_size: expected an integer number of pixels, got {tile_size!r}")
     if tile_size < patch_size:
@@ -76,6 +76,7 @@ def tile_size_for(tile_size, *, n_channels, patch_size):
 
 
 def check_learning_positions(value, *, patch_size):
+    """``learning_positions`` checked: an integer, at least one patch's worth of positions."""
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"learning_positions: expected an integer, got {value!r}")
     if value < patch_size**2:
@@ -287,17 +288,21 @@ def _empty_tile(maps, layer_observed, n_full, layer_weights, options):
     at the layer mean whose noise precision is ``_STAND_IN_WEIGHT`` times smaller,
     which leaves the codes to the guide (the engine needs an observed entry per
     layer). Without one, nothing is known beyond the map's statistics: the layer
-    mean, with the layer's spread as its standard deviation.
+    mean. Either way no measurement backs these layers, which the std flags: at
+    least the layer's spread (the std of its sampled values).
     """
     offset, scale = options["layer_offset"], options["layer_scale"]
+    spread = np.broadcast_to(scale, maps.shape)
     if n_full == 0:
-        mean = np.broadcast_to(offset, maps.shape).astype(np.float64)
-        return mean, np.broadcast_to(scale, maps.shape).astype(np.float64)
+        return np.broadcast_to(offset, maps.shape).astype(np.float64), spread.astype(np.float64)
     stand_in = np.where(layer_observed, maps, offset)
     weights = np.concatenate([layer_weights[:n_full],
                               layer_weights[n_full:] * _STAND_IN_WEIGHT])
     result = bpfa(stand_in, np.ones_like(layer_observed), layer_weights=weights, **options)
-    return result.reconstruction, result.std
+    std = result.std
+    if std is not None:
+        std[..., n_full:] = np.maximum(std[..., n_full:], spread[..., n_full:])
+    return result.reconstruction, std
 
 
 def _portable(layer_set):

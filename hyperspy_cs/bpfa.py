@@ -401,9 +401,10 @@ def inpaint_bpfa3d(
         above 1 trusts the guide more, below 1 less.
     patch_size, n_atoms, n_iter, burn_in, step, dictionary, learn_dictionary, mask, seed, uncertainty, show_progressbar, lazy_output, tile_size, learning_positions
         As in :func:`inpaint_bpfa`. For a lazy result the spectral layers are
-        fitted on the sampled spectra of the learning windows (at most
-        ``_tiling.LAYER_SPECTRA`` of them, drawn with the seed); the learning
-        pass holds those spectra and one window of the full spectra at a time.
+        fitted on the sampled spectra of the learning windows (at most 8192 of
+        them, drawn with the seed). The learning pass holds the sampled spectra
+        of the windows and one window of full spectra at a time: about
+        ``learning_positions * (fraction + 1 / n_windows) * E`` values.
 
     Returns
     -------
