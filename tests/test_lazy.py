@@ -133,6 +133,16 @@ def test_same_seed_same_result_whatever_the_chunking(eds):
     assert not np.array_equal(results[0], other)
 
 
+def test_line_layers_are_applied_tile_by_tile(eds):
+    sub, bse, _ = eds
+    tiled = bpfa3d(sub, bse, layers="lines", lazy_output=True, tile_size=16)
+    single = bpfa3d(sub, bse, layers="lines", lazy_output=True, tile_size=64)
+    names = tiled.metadata.Reconstruction.layer_names
+    assert names[1:] == list(sub.metadata.Sample.xray_lines)
+    a, b = dask.compute(tiled.data, single.data)
+    assert np.abs(a - b).max() <= TILE_RTOL * np.abs(b).max()
+
+
 def test_a_tile_without_sampled_positions_is_filled_and_flagged(eds, image):
     sub, bse, expected = eds
     mask = cs.get_mask(sub).copy()
