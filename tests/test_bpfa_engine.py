@@ -1,0 +1,266 @@
+"""The array engine of BPFA (``hyperspy_cs._bpfa`` and its numba kernels).
+
+Checks of the kernels against direct numpy computations, of the sampler's
+conditionals against their closed forms, of reproducibility (seed, thread count,
+tiles), of the noise estimate, and of the quality on the camera image.
+"""
+
+import numba
+import numpy as np
+import pytest
+from skimage import data as skdata
+from skimage import transform
+from skimage.metrics import peak_signal_noise_ratio
+
+from hyperspy_cs import _bpfa_kernels as kern
+from hyperspy_cs._bpfa import bpfa
+
+
+def patches_of(image, b):
+    """All overlapping ``b x b`` patches of a ``(H, W)`` image, ``(n, b*b)``."""
+    windows = np.lib.stride_tricks.sliding_window_view(image, (b, b))
+    return windows.reshape(-1, b * b)
+
+
+def random_mask(shape, fraction, seed):
+    rng = np.random.default_rng(seed)
+    mask = np.zeros(int(np.prod(shape)), bool)
+    mask[rng.choice(mask.size, round(fraction * mask.size), replace=False)] = True
+    return mask.reshape(shape)
+
+
+@pytest.fixture(scope="module")
+def smooth_image():
+    """A 48 x 48 image of a few smooth blobs and a step edge, values in [0, 1]."""
+    y, x = np.mgrid[0:48, 0:48] / 47.0
+    image = 0.4 * np.exp(-((x - 0.3) ** 2 + (y - 0.4) ** 2) / 0.02)
+    image += 0.3 * np.exp(-((x - 0.7) ** 2 + (y - 0.7) ** 2) / 0.05)
+    image += 0.2 * (x + 0.3 * y > 0.6)
+    return image
+
+
+# --- kernels -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("trim", [0.0, 0.25])
+def test_aggregating_the_patches_of_an_image_gives_the_image(trim):
+    image = np.random.default_rng(0).random((13, 17))
+    b = 4
+    out = np.empty((1, 13, 17))
+    kern.aggregate_patches(patches_of(image, b).astype(np.float32), b, 1, 10, 14, trim, out)
+    np.testing.assert_allclose(out[0], image, atol=1e-6)
+
+
+def test_trimmed_aggregation_outvotes_a_wrong_patch():
+    image = np.ones((12, 12))
+    b = 4
+    patches = patches_of(image, b).astype(np.float32)
+    patches[40] += 5.0  # one patch extrapolates wrongly
+    plain, trimmed = np.empty((1, 12, 12)), np.empty((1, 12, 12))
+    kern.aggregate_patches(patches, b, 1, 9, 9, 0.0, plain)
+    kern.aggregate_patches(patches, b, 1, 9, 9, 0.25, trimmed)
+    assert plain.max() > 1.2
+    np.testing.assert_allclose(trimmed, 1.0, atol=1e-6)
+
+
+def test_masked_norms_and_residual_match_dense_numpy():
+    rng = np.random.default_rng(1)
+    b, L, H, W, K = 3, 2, 9, 8, 5
+    nr, nc, P = H - b + 1, W - b + 1, b * b * L
+    x = rng.standard_normal((1, H, W * L)).astype(np.float32)
+    mask = (rng.random((1, H, W * L)) < 0.4).astype(np.float32)
+    D = rng.standard_normal((K, P)).astype(np.float32)
+    ZS = (rng.standard_normal((K, nr * nc)) * (rng.random((K, nr * nc)) < 0.3)).astype(np.float32)
+    wp = np.tile(np.array([1.0, 3.0], np.float32), b * b)
+
+    out = np.empty((K, nr * nc), np.float32)
+    kern.masked_sq_norms(mask, np.ascontiguousarray((D * D * wp).T), b, L, nr, nc, out)
+    R, Y = np.empty((nr * nc, P), np.float32), np.empty((nr * nc, P), np.float32)
+    kern.patch_estimates(x, mask, ZS, D, b, L, nr, nc, R, Y)
+
+    # Dense reference: (n, P) patch matrices in the (u, column, layer) entry order.
+    m_dense = np.lib.stride_tricks.sliding_window_view(
+        mask[0].reshape(H, W, L), (b, b), axis=(0, 1)).transpose(0, 1, 3, 4, 2).reshape(-1, P)
+    x_dense = np.lib.stride_tricks.sliding_window_view(
+        x[0].reshape(H, W, L), (b, b), axis=(0, 1)).transpose(0, 1, 3, 4, 2).reshape(-1, P)
+    np.testing.assert_allclose(out, (m_dense @ (D * D * wp).T).T, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(Y, ZS.T @ D, rtol=1e-5, atol=1e-5)
+    np.testing.assert_allclose(R, m_dense * (x_dense - ZS.T @ D), rtol=1e-5, atol=1e-5)
+
+
+# --- sampler conditionals -------------------------------------------------------------
+
+
+def test_codes_follow_their_gaussian_conditional(smooth_image):
+    """One fixed atom that every patch uses: the posterior mean of each patch estimate
+    is ``d * gamma_e (d . x_i) / (gamma_s + gamma_e |d|^2)``, in closed form."""
+    b, ge, gs = 4, 50.0, 2.0
+    image = smooth_image[:20, :20]
+    atom = np.full((b, b), 1.0 / b)
+    # The engine normalises each layer; give it the identity normalisation.
+    result = bpfa(image[None, :, :, None], np.ones((1, 20, 20, 1), bool), patch_size=b,
+                  dictionary=atom[None, :, :, None], learn_dictionary=False,
+                  fixed_hyper={"pi": np.ones(1), "gamma_e": ge, "gamma_s": gs},
+                  layer_offset=[0.0], layer_scale=[1.0], n_iter=1200, burn_in=200, seed=3,
+                  trim=0.0)
+    x = patches_of(image, b)
+    d = atom.ravel()
+    mean_codes = ge * (x @ d) / (gs + ge * d @ d)
+    expected = np.empty((1, 20, 20))
+    kern.aggregate_patches(np.outer(mean_codes, d).astype(np.float32), b, 1, 17, 17, 0.0,
+                           expected)
+    # Monte Carlo error of 1000 draws: sd(s) / sqrt(1000) * |d| ~ 0.001
+    np.testing.assert_allclose(result.reconstruction[0, :, :, 0], expected[0], atol=5e-3)
+    assert result.trace["n_active"].min() == 1.0
+
+
+def test_atom_usage_follows_its_marginal_odds(smooth_image):
+    """With pi = 1/2 fixed, patch i uses the atom with probability
+    ``sigmoid(0.5 (log(gs / prec_i) + mu_i^2 prec_i))``."""
+    b, ge, gs = 4, 4.0, 1.0
+    image = smooth_image[:20, :20] - 0.3
+    atom = np.linspace(-1.0, 1.0, b * b).reshape(b, b) / 2.0
+    result = bpfa(image[None, :, :, None], np.ones((1, 20, 20, 1), bool), patch_size=b,
+                  dictionary=atom[None, :, :, None], learn_dictionary=False,
+                  fixed_hyper={"pi": np.full(1, 0.5), "gamma_e": ge, "gamma_s": gs},
+                  layer_offset=[0.0], layer_scale=[1.0], n_iter=400, burn_in=1, seed=4)
+    x = patches_of(image, b)
+    d = atom.ravel()
+    prec = gs + ge * d @ d
+    mu = ge * (x @ d) / prec
+    p_on = 1.0 / (1.0 + np.exp(-0.5 * (np.log(gs / prec) + mu * mu * prec)))
+    assert 0.1 < p_on.mean() < 0.9  # the test would not discriminate otherwise
+    # n_active averages 289 patches x 400 sweeps of Bernoulli draws: sd ~ 0.002.
+    assert abs(result.trace["n_active"].mean() - p_on.mean()) < 0.01
+
+
+# --- reproducibility ------------------------------------------------------------------
+
+
+def test_same_seed_same_result_whatever_the_thread_count(smooth_image):
+    observed = random_mask((1, 48, 48, 1), 0.3, seed=0)
+    kwargs = dict(patch_size=6, n_atoms=24, n_iter=6, burn_in=3, seed=11)
+    before = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = bpfa(smooth_image[None, :, :, None], observed, **kwargs)
+        numba.set_num_threads(max(2, before))
+        many = bpfa(smooth_image[None, :, :, None], observed, **kwargs)
+    finally:
+        numba.set_num_threads(before)
+    np.testing.assert_array_equal(one.reconstruction, many.reconstruction)
+    np.testing.assert_array_equal(one.dictionary, many.dictionary)
+    other = bpfa(smooth_image[None, :, :, None], observed, **{**kwargs, "seed": 12})
+    assert not np.array_equal(one.reconstruction, other.reconstruction)
+
+
+def test_a_tile_with_its_origin_reproduces_the_full_run(smooth_image):
+    """With a fixed dictionary and fixed hyper-parameters every patch evolves on its
+    own, keyed on its global coordinate: pixels at least ``b - 1`` from the tile's
+    cut edges get exactly the full run's estimates (plain patch average)."""
+    observed = random_mask((1, 48, 48, 1), 0.3, seed=2)
+    image = smooth_image[None, :, :, None]
+    learned = bpfa(image, observed, patch_size=5, n_atoms=16, n_iter=6, burn_in=3, seed=5)
+    fixed = dict(patch_size=5, dictionary=learned.dictionary, learn_dictionary=False,
+                 fixed_hyper={"pi": learned.pi, "gamma_e": learned.gamma_e,
+                              "gamma_s": learned.gamma_s},
+                 layer_offset=learned.layer_offset, layer_scale=learned.layer_scale,
+                 n_iter=4, burn_in=1, seed=6, trim=0.0)
+    full = bpfa(image, observed, **fixed)
+    r0, c0 = 10, 14
+    tile = bpfa(image[:, r0:40, c0:], observed[:, r0:40, c0:], origin=(r0, c0), **fixed)
+    inner = (slice(None), slice(r0 + 4, 40 - 4), slice(c0 + 4, None))
+    np.testing.assert_allclose(tile.reconstruction[:, 4:-4, 4:], full.reconstruction[inner],
+                               rtol=1e-6, atol=1e-6)
+
+
+# --- what users rely on ---------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sigma", [0.03, 0.1])
+def test_noise_level_is_estimated_within_20_percent(smooth_image, sigma):
+    rng = np.random.default_rng(7)
+    noisy = smooth_image + sigma * rng.standard_normal(smooth_image.shape)
+    result = bpfa(noisy[None, :, :, None], np.ones((1, 48, 48, 1), bool), patch_size=6,
+                  n_atoms=32, n_iter=30, burn_in=15, seed=8)
+    assert abs(result.noise_std[0] / sigma - 1) < 0.2
+    # and the reconstruction is a denoised image
+    assert np.abs(result.reconstruction[0, :, :, 0] - smooth_image).std() < 0.6 * sigma
+
+
+def test_guide_layer_weight_and_layers_are_used():
+    """A second, fully observed layer that shares the first's edges helps inpaint it."""
+    rng = np.random.default_rng(9)
+    y, x = np.mgrid[0:40, 0:40]
+    edges = ((x // 8 + y // 10) % 2).astype(float)
+    layer = 0.5 + edges
+    guide = 2.0 - edges + 0.02 * rng.standard_normal(edges.shape)
+    observed = random_mask((1, 40, 40, 1), 0.15, seed=10)
+    kwargs = dict(patch_size=5, n_atoms=24, n_iter=20, burn_in=10, seed=1)
+    alone = bpfa(layer[None, :, :, None], observed, **kwargs)
+    both = bpfa(np.stack([guide, layer], -1)[None], np.concatenate(
+        [np.ones_like(observed), observed], -1), layer_weights=[1.0, 1.0], **kwargs)
+    err_alone = np.abs(alone.reconstruction[0, :, :, 0] - layer).mean()
+    err_both = np.abs(both.reconstruction[0, :, :, 1] - layer).mean()
+    assert err_both < 0.5 * err_alone
+
+
+@pytest.fixture(scope="module")
+def camera_problem():
+    image = transform.resize(skdata.camera().astype(float), (256, 256), anti_aliasing=True)
+    image = (image - image.min()) / (image.max() - image.min())
+    return image, random_mask(image.shape, 0.2, seed=0)
+
+
+def test_camera_at_20_percent_beats_the_published_sampler(camera_problem):
+    """Camera 256 x 256, 20 % random, 8 x 8 patches, default settings: 27.2 dB
+    measured (seeds 0-2), above the 26.8 dB of a plain implementation of the
+    published sampler and far above nearest interpolation (23.9 dB). The engine
+    issue asks for 27.5 dB, not reached yet (benchmarks/bench_bpfa_quality.py
+    camera). About 10 s on 2 cores."""
+    image, observed = camera_problem
+    result = bpfa(image[None, :, :, None], observed[None, :, :, None], patch_size=8, seed=0)
+    rec = np.clip(result.reconstruction[0, :, :, 0], 0, 1)
+    assert peak_signal_noise_ratio(image, rec, data_range=1) >= 27.0
+
+
+# --- bad input ------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs, error, match",
+    [
+        ({"data": np.ones((1, 8, 8, 1), complex)}, TypeError, "complex"),
+        ({"data": np.ones((8, 8))}, ValueError, "4-D"),
+        ({"observed": np.ones((1, 8, 8, 1))}, TypeError, "bool"),
+        ({"observed": np.zeros((1, 8, 8, 1), bool)}, ValueError, "no observed"),
+        ({"patch_size": 9}, ValueError, "larger than the scan"),
+        ({"burn_in": 5, "n_iter": 5}, ValueError, "burn_in"),
+        ({"trim": 0.5}, ValueError, "trim"),
+        ({"layer_weights": [1.0, 2.0]}, ValueError, "layer_weights"),
+        ({"learn_dictionary": False}, ValueError, "needs a dictionary"),
+        ({"dictionary": np.ones((3, 4, 4, 1))}, ValueError, "dictionary"),
+        ({"fixed_hyper": {"noise": 1.0}}, ValueError, "unknown keys"),
+        ({"fixed_hyper": {"gamma_e": -1.0}}, ValueError, "gamma_e"),
+        ({"origin": (0, -1)}, ValueError, "origin"),
+        ({"seed": -1}, ValueError, "seed"),
+        ({"seed": 1.5}, TypeError, "seed"),
+    ],
+)
+def test_bad_input(kwargs, error, match):
+    args = {"data": np.ones((1, 8, 8, 1)), "observed": np.ones((1, 8, 8, 1), bool),
+            "patch_size": 3, "n_iter": 2, "burn_in": 1, "n_atoms": 4}
+    args.update(kwargs)
+    with pytest.raises(error, match=match):
+        bpfa(args.pop("data"), args.pop("observed"), **args)
+
+
+def test_data_with_nan_where_observed_is_rejected_but_allowed_where_not():
+    data = np.ones((1, 8, 8, 1))
+    data[0, 0, 0, 0] = np.nan
+    observed = np.ones((1, 8, 8, 1), bool)
+    with pytest.raises(ValueError, match="non-finite"):
+        bpfa(data, observed, patch_size=3, n_iter=2, burn_in=1, n_atoms=4)
+    observed[0, 0, 0, 0] = False
+    result = bpfa(data, observed, patch_size=3, n_iter=2, burn_in=1, n_atoms=4, seed=0)
+    assert np.isfinite(result.reconstruction).all()
