@@ -122,7 +122,9 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=40, burn_in=20, s
         (N = 1 for a single image). Entries where ``observed`` is False are never read.
     observed : numpy.ndarray of bool
         Broadcastable to ``data.shape`` (e.g. ``(F, R, C, 1)`` for a scan mask shared
-        by all layers); True where measured.
+        by all layers); True where measured. A layer may have no observed entry
+        only when ``dictionary``, ``layer_offset`` and ``layer_scale`` are given
+        (it is then coded through the other layers).
     patch_size : int
         Patch side ``b`` in pixels.
     n_atoms : int, optional
@@ -174,7 +176,10 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=40, burn_in=20, s
     ValueError
         Inconsistent shapes or values, each naming the argument.
     """
-    x, obs = _check_data(data, observed)
+    # A layer with no observed entry (a tile of a map far from any sample) can only be
+    # coded through the other layers: that needs its normalisation and the atoms.
+    x, obs = _check_data(data, observed, allow_empty_layers=(
+        layer_offset is not None and layer_scale is not None and dictionary is not None))
     F, H, W, L = x.shape
     b = _check_int(patch_size, "patch_size", 1)
     if b > min(H, W):
@@ -397,7 +402,11 @@ def _fill_gaps(x, obs):
 
 
 def _normalisation(x, obs, layer_offset, layer_scale):
+    """Per-layer offset and scale: the given ones, else the observed mean and std."""
     L = x.shape[3]
+    if layer_offset is not None and layer_scale is not None:
+        return (_check_layer_vector(layer_offset, L, "layer_offset", positive=False),
+                _check_layer_vector(layer_scale, L, "layer_scale"))
     offset = np.empty(L)
     scale = np.empty(L)
     for layer in range(L):
@@ -427,7 +436,7 @@ def _run_key(seed):
                     f"got {type(seed).__name__}")
 
 
-def _check_data(data, observed):
+def _check_data(data, observed, *, allow_empty_layers):
     if not isinstance(observed, np.ndarray) or observed.dtype != bool:
         raise TypeError(f"observed: expected a numpy bool array, got "
                         f"{getattr(observed, 'dtype', type(observed).__name__)}")
@@ -448,10 +457,13 @@ def _check_data(data, observed):
         raise ValueError(f"observed: shape {observed.shape} does not broadcast to "
                          f"data's {x.shape}") from None
     x = x.astype(np.float64, copy=False)
+    if not obs.any():
+        raise ValueError("observed: no observed entry")
     for layer in range(x.shape[3]):
         values = x[..., layer][obs[..., layer]]
-        if values.size == 0:
-            raise ValueError(f"observed: layer {layer} has no observed entry")
+        if values.size == 0 and not allow_empty_layers:
+            raise ValueError(f"observed: layer {layer} has no observed entry (allowed only with "
+                             "a dictionary, layer_offset and layer_scale)")
         if not np.all(np.isfinite(values)):
             raise ValueError(f"data: layer {layer} has non-finite observed values")
     return x, obs

@@ -52,9 +52,6 @@ _WINDOW = 64
 # Sampled spectra the spectral layers of a lazy result are fitted on, at most:
 # plenty for a few PCA components, and 128 MiB in float64 at 2048 channels.
 LAYER_SPECTRA = 8192
-# Noise-precision multiplier of the stand-in observations of an empty tile (see
-# _empty_tile): small enough to leave the guide alone in charge of the codes.
-_STAND_IN_WEIGHT = 1e-6
 
 
 def tile_size_for(tile_size, *, n_channels, patch_size):
@@ -283,22 +280,16 @@ def _tile(maps, observed, block_info=None, *, depth_px, n_full, dictionary, hype
 def _empty_tile(maps, layer_observed, n_full, layer_weights, options):
     """Mean and std of a tile with no sampled position within reach.
 
-    With fully observed layers (a guide), the dictionary fills the others: their
-    codes are drawn from the guide, and the other layers get stand-in observations
-    at the layer mean whose noise precision is ``_STAND_IN_WEIGHT`` times smaller,
-    which leaves the codes to the guide (the engine needs an observed entry per
-    layer). Without one, nothing is known beyond the map's statistics: the layer
-    mean. Either way no measurement backs these layers, which the std flags: at
-    least the layer's spread (the std of its sampled values).
+    With fully observed layers (a guide), the dictionary fills the others through
+    the codes the guide gives. Without one, nothing is known beyond the map's
+    statistics: the layer mean. Either way no measurement backs these layers,
+    which the std flags: at least the layer's spread (the std of its sampled values).
     """
     offset, scale = options["layer_offset"], options["layer_scale"]
     spread = np.broadcast_to(scale, maps.shape)
     if n_full == 0:
         return np.broadcast_to(offset, maps.shape).astype(np.float64), spread.astype(np.float64)
-    stand_in = np.where(layer_observed, maps, offset)
-    weights = np.concatenate([layer_weights[:n_full],
-                              layer_weights[n_full:] * _STAND_IN_WEIGHT])
-    result = bpfa(stand_in, np.ones_like(layer_observed), layer_weights=weights, **options)
+    result = bpfa(maps, layer_observed, layer_weights=layer_weights, **options)
     std = result.std
     if std is not None:
         std[..., n_full:] = np.maximum(std[..., n_full:], spread[..., n_full:])

@@ -264,3 +264,21 @@ def test_data_with_nan_where_observed_is_rejected_but_allowed_where_not():
     observed[0, 0, 0, 0] = False
     result = bpfa(data, observed, patch_size=3, n_iter=2, burn_in=1, n_atoms=4, seed=0)
     assert np.isfinite(result.reconstruction).all()
+
+
+def test_a_layer_without_observations_is_coded_through_the_others():
+    """Far from any sample (an empty tile of a big map) a guide layer still gives the
+    codes; allowed only with the atoms and the normalisation of the full map."""
+    y, x = np.mgrid[0:24, 0:24]
+    edges = ((x // 6 + y // 6) % 2).astype(float)
+    maps = np.stack([edges, 3.0 * edges], -1)[None]
+    observed = np.ones_like(maps, bool)
+    learned = bpfa(maps, observed, patch_size=4, n_atoms=8, n_iter=20, burn_in=10, seed=0)
+    observed[..., 1] = False
+    with pytest.raises(ValueError, match="layer 1 has no observed entry"):
+        bpfa(maps, observed, patch_size=4, n_atoms=8, n_iter=2, burn_in=1)
+    filled = bpfa(maps, observed, patch_size=4, dictionary=learned.dictionary,
+                  learn_dictionary=False, layer_offset=learned.layer_offset,
+                  layer_scale=learned.layer_scale, n_iter=10, burn_in=5, seed=1)
+    flat_error = np.abs(maps[..., 1] - maps[..., 1].mean()).mean()
+    assert np.abs(filled.reconstruction[..., 1] - maps[..., 1]).mean() < 0.2 * flat_error
