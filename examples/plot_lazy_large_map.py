@@ -83,7 +83,9 @@ print(restored)
 # ``inpaint_bpfa3d`` works on a few spectral layers (here PCA scores) rather
 # than on the 1024 channels and rebuilds the spectra at the end. With
 # ``lazy_output=True`` (the default ``None`` follows the input) the result is a
-# lazy signal, so the steps after it stay lazy too. The guide is an ordinary
+# lazy signal: the call learns the dictionary on a bounded set of positions,
+# and computing or saving the result reconstructs the map tile by tile with
+# that dictionary (seamless tiles, bounded memory). The guide is an ordinary
 # image.
 guide = hs.load(folder / "map_bse.hspy")
 rec = restored.inpaint_bpfa3d(guide=guide, patch_size=6, n_iter=20, burn_in=10, step=2,
