@@ -13,6 +13,8 @@ import pytest
 
 import hyperspy_cs as cs
 
+from conftest import load
+
 FAST = {"n_iter": 8, "burn_in": 4, "n_atoms": 32, "show_progressbar": False}
 
 
@@ -181,6 +183,45 @@ def test_guide_improves_the_element_maps(eds):
     unguided = error(sub.inpaint_bpfa3d(**options))
     cubic = error(sub.inpaint(method="cubic", layers="lines"))
     assert guided < unguided < cubic
+
+
+@pytest.fixture(scope="module")
+def sio2():
+    """The real SiO2 STEM-EDS map (C, O, Si; 128 x 128 x 2048) and its HAADF guide."""
+    si = load("SiO2_EDS_SI.hspy")
+    si.add_elements(["C", "O", "Si"])
+    return si, load("SiO2_HAADF.hspy")
+
+
+def line_map_psnr(reference, estimate):
+    """Mean PSNR of the C, O and Si Ka maps of ``estimate`` against ``reference``'s."""
+    lines = ["C_Ka", "O_Ka", "Si_Ka"]
+    return np.mean([cs.psnr(r, e) for r, e in zip(reference.get_lines_intensity(lines),
+                                                  estimate.get_lines_intensity(lines))])
+
+
+def test_sio2_guide_beats_no_guide_beats_cubic(sio2):
+    """The engine issue's EDS target at 10 % sampling, scored against the
+    independent half of a count split (measured 26.1 > 22.5 > 21.7 dB)."""
+    si, guide = sio2
+    half, other = cs.split_counts(si, fraction=0.5, seed=0)
+    sub = half.subsample(0.1, "random", seed=1)
+    guided = line_map_psnr(other, sub.inpaint_bpfa3d(guide=guide, seed=0, show_progressbar=False))
+    alone = line_map_psnr(other, sub.inpaint_bpfa3d(seed=0, show_progressbar=False))
+    cubic = line_map_psnr(other, sub.inpaint(method="cubic"))
+    assert guided > alone + 2 and alone > cubic
+
+
+def test_sio2_low_dose_map_is_denoised(sio2):
+    """The map thinned to 10 % of its counts, fully sampled, is reconstructed closer
+    to the other 90 % (scaled to the same dose) than the thinned maps themselves
+    (measured 26.9 against 20.6 dB)."""
+    si, _ = sio2
+    low, rest = cs.split_counts(si, fraction=0.1, seed=0)
+    rest.data = rest.data / 9.0
+    rec = low.inpaint_bpfa3d(seed=0, show_progressbar=False)
+    assert rec.metadata.Reconstruction.mask_source == "none"
+    assert line_map_psnr(rest, rec) > line_map_psnr(rest, low) + 3
 
 
 def test_bpfa3d_bad_guides(eds):
