@@ -96,8 +96,8 @@ def main():
 
     xn, obs = camera_problem()
     sampler = _Sampler(xn, obs, b=B, n_atoms=K, dictionary=None, learn_dictionary=True,
-                       hyper={}, layer_weights=np.ones(1), origin=(0, 0), key=_run_key(0),
-                       atom_smoothness=2.0)
+                       hyper={}, burn_in=0, layer_weights=np.ones(1), origin=(0, 0),
+                       key=_run_key(0), atom_smoothness=2.0)
     n, P = sampler.R.shape
     for t in range(8):  # compile, then reach a realistic sparsity
         sampler.sweep(t)

@@ -31,6 +31,15 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   principal directions (SVD) of the filled patches; the others are drawn from
   ``N(0, I/P)``. Codes start at zero, ``pi_k = 0.05``, ``gamma_s = 1`` and
   ``gamma_e`` = 1 / mean square of the observed normalised data.
+- **Tempered burn-in.** During the burn-in the sampled noise precision is capped
+  by ``gamma_e <= 5 * 20 ** (t / burn_in)`` at sweep ``t`` (normalised units: a
+  noise level falling from 0.45 to 0.1 of the data's spread), then left free, so
+  the averaged sweeps sample the model itself. On clean data the free chain
+  raises ``gamma_e`` within a few sweeps and fits the observed pixels with atoms
+  that extrapolate poorly into the gaps; cooling slowly lets the dictionary learn
+  the coarse structure first. On camera at 20 % this gains 0.3 dB with a 60-sweep
+  burn-in (0.15 dB with 20); the cap never binds on data noisier than 0.1 of
+  their spread.
 - **Hyper-priors** ``a0 = b0 = 1``, ``c0 = d0 = e0 = f0 = 1e-6`` (vague; the noise
   level and the sparsity are learned). Growing the patch set in rounds, as in
   Zhou's code, made the first rounds over-fit (-0.6 dB here) and is not used.
@@ -60,6 +69,9 @@ _A0 = 1.0
 _B0 = 1.0
 _C0 = _D0 = _E0 = _F0 = 1e-6
 _PI_INIT = 0.05
+# Tempered burn-in: cap of gamma_e at the first sweep, and its growth over the burn-in.
+_TEMPER_START = 5.0
+_TEMPER_GROWTH = 20.0
 _NUGGET = 1e-3
 # Patches used for the SVD initialisation: plenty for the P <= a few hundred directions.
 _INIT_PATCHES = 20000
@@ -204,7 +216,7 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=40, burn_in=20, s
     offset, scale = _normalisation(x, obs, layer_offset, layer_scale)
 
     sampler = _Sampler((x - offset) / scale, obs, b=b, n_atoms=K, dictionary=D,
-                       learn_dictionary=bool(learn_dictionary), hyper=hyper,
+                       learn_dictionary=bool(learn_dictionary), hyper=hyper, burn_in=burn_in,
                        layer_weights=wl, origin=(row0, col0), key=key, atom_smoothness=ell)
     est = np.empty((F, H, W * L))
     mean = np.zeros_like(est)
@@ -257,6 +269,8 @@ class _Sampler:
     learn_dictionary : bool
     hyper : dict
         Fixed hyper-parameters (validated ``fixed_hyper``).
+    burn_in : int
+        Sweeps of tempered burn-in (``gamma_e`` capped, see the module docstring).
     layer_weights : numpy.ndarray, shape (L,)
     origin : (int, int)
     key : int
@@ -264,7 +278,7 @@ class _Sampler:
     atom_smoothness : float
     """
 
-    def __init__(self, xn, obs, *, b, n_atoms, dictionary, learn_dictionary, hyper,
+    def __init__(self, xn, obs, *, b, n_atoms, dictionary, learn_dictionary, hyper, burn_in,
                  layer_weights, origin, key, atom_smoothness):
         F, H, W, L = obs.shape
         self.b, self.L = b, L
@@ -273,6 +287,7 @@ class _Sampler:
         K = n_atoms
         P = b * b * L
         self.key = key
+        self.burn_in = burn_in
         self.learn = learn_dictionary
         self.hyper = hyper
         self.wl = layer_weights
@@ -339,6 +354,9 @@ class _Sampler:
             self.gamma_s = rng.gamma(_C0 + 0.5 * n_on.sum(), 1.0 / (_D0 + 0.5 * self.ss_on.sum()))
         if "gamma_e" not in self.hyper:
             self.gamma_e = rng.gamma(_E0 + 0.5 * self.n_obs, 1.0 / (_F0 + 0.5 * sse))
+            if t < self.burn_in:
+                cap = _TEMPER_START * _TEMPER_GROWTH ** (t / self.burn_in)
+                self.gamma_e = min(self.gamma_e, cap)
         self.stats = {
             "gamma_e": self.gamma_e,
             "gamma_s": self.gamma_s,

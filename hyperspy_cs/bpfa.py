@@ -232,9 +232,13 @@ def inpaint_bpfa(
     n_atoms : int, optional
         Dictionary size ``K``; the engine's default if None.
     n_iter, burn_in : int, optional
-        Gibbs sweeps in all and sweeps discarded before averaging.
+        Gibbs sweeps in all and sweeps discarded before averaging (the engine's
+        defaults: 40 and 20). The burn-in is tempered (the noise precision is
+        capped while it lasts); clean images gain from a longer one, see the
+        user guide.
     step : int
-        Stride between patches (1 = every overlapping patch; 2 or more is faster).
+        Average every ``step``-th sweep after the burn-in (thinning: a little
+        faster, as the image estimate is formed only for the averaged sweeps).
     dictionary : BPFADictionary or numpy.ndarray, optional
         A dictionary learned before (``get_dictionary(result)``): it seeds
         learning, or with ``learn_dictionary=False`` is used as it is (sparse

@@ -212,16 +212,17 @@ def camera_problem():
     return image, random_mask(image.shape, 0.2, seed=0)
 
 
-def test_camera_at_20_percent_beats_the_published_sampler(camera_problem):
-    """Camera 256 x 256, 20 % random, 8 x 8 patches, default settings: 27.2 dB
-    measured (seeds 0-2), above the 26.8 dB of a plain implementation of the
-    published sampler and far above nearest interpolation (23.9 dB). The engine
-    issue asks for 27.5 dB, not reached yet (benchmarks/bench_bpfa_quality.py
-    camera). About 10 s on 2 cores."""
+def test_camera_at_20_percent_reaches_the_target(camera_problem):
+    """The engine issue's target: camera 256 x 256, 20 % random, 8 x 8 patches,
+    PSNR >= 27.5 dB (a plain implementation of the published sampler reaches about
+    26.8 dB, nearest interpolation 23.9 dB). A long tempered burn-in gets there
+    (27.56-27.58 dB measured on seeds 0-2; 27.39 dB with the default 40 sweeps).
+    About 30 s on 2 cores."""
     image, observed = camera_problem
-    result = bpfa(image[None, :, :, None], observed[None, :, :, None], patch_size=8, seed=0)
+    result = bpfa(image[None, :, :, None], observed[None, :, :, None], patch_size=8,
+                  n_iter=150, burn_in=120, seed=0)
     rec = np.clip(result.reconstruction[0, :, :, 0], 0, 1)
-    assert peak_signal_noise_ratio(image, rec, data_range=1) >= 27.0
+    assert peak_signal_noise_ratio(image, rec, data_range=1) >= 27.5
 
 
 # --- bad input ------------------------------------------------------------------------
