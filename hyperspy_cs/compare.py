@@ -22,7 +22,7 @@ from hyperspy.signal import BaseSignal
 from . import _scan
 from ._validate import as_rng, check_fraction, resolve_progressbar
 from .guide import check_guide
-from .inpaint import METHODS, inpaint
+from .inpaint import METHODS, check_options, inpaint
 from .metrics import psnr, split_counts, sre, ssim
 from .patterns import PATTERNS
 from .subsample import SUBSAMPLING_NODE, get_mask, is_count_data, subsample
@@ -289,6 +289,8 @@ def compare(
     patterns = _patterns(patterns)
     runs = _method_runs(methods)
     options = _options(method_options, runs)
+    for label, method in runs.items():  # before hours of runs, not after some
+        check_options(method, options[label], image=layout.kind == "image")
     if guide is not None:
         if layout.kind == "image":
             raise ValueError("guide: only spectrum images take a guide image")

@@ -41,6 +41,34 @@ def _array_function(method):
     return function, fixed
 
 
+def check_options(method, options, *, image):
+    """Raise a TypeError naming the ``options`` that ``method`` does not take.
+
+    Parameters
+    ----------
+    method : str
+        One of :data:`METHODS`.
+    options : collection of str
+        Option names meant for ``method``.
+    image : bool
+        Whether the data are images (BPFA takes other options for spectrum images).
+    """
+    if method == "bpfa":
+        from .bpfa import inpaint_bpfa, inpaint_bpfa3d
+
+        function, fixed = (inpaint_bpfa if image else inpaint_bpfa3d), ("signal",)
+    else:
+        function, fixed = _array_function(method)
+        fixed = ("data", "observed", *fixed)
+    accepted = inspect.signature(function).parameters
+    unknown = sorted(set(options) - set(accepted))
+    if unknown:
+        raise TypeError(
+            f"{method}: unknown option(s) {unknown}; it takes "
+            f"{[p for p in accepted if p not in fixed]}"
+        )
+
+
 def inpaint(signal, method="cubic", *, mask=None, layers="auto", seed=None, lazy_output=None,
             **options):
     """Reconstruct a sub-sampled image or spectrum image with ``method``.
@@ -84,14 +112,9 @@ def inpaint(signal, method="cubic", *, mask=None, layers="auto", seed=None, lazy
                               lazy_output=lazy_output, **options)
     if method not in _ARRAY_METHODS:
         raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
+    check_options(method, options, image=False)  # the same options for images and maps
     function, fixed = _array_function(method)
     accepted = inspect.signature(function).parameters
-    unknown = sorted(set(options) - set(accepted))
-    if unknown:
-        raise TypeError(
-            f"{method}: unknown option(s) {unknown}; it takes "
-            f"{[p for p in accepted if p not in ('data', 'observed', *fixed)]}"
-        )
 
     layout = _scan.scan_layout(signal)
     check_real_dtype(signal.data.dtype)

@@ -1,6 +1,8 @@
 import csv
+import sys
 
 import matplotlib.pyplot as plt
+
 import numpy as np
 import pytest
 from threadpoolctl import threadpool_limits
@@ -252,6 +254,16 @@ def test_plot_spectrum_image_shows_a_line(eds_comparison):
 def test_argument_errors(image, kwargs, error, match):
     with pytest.raises(error, match=match):
         compare(image, **{"methods": ("nearest", "cubic"), **kwargs})
+
+
+def test_unknown_option_is_refused_before_any_method_runs(image, monkeypatch):
+    ran = []
+    module = sys.modules["hyperspy_cs.compare"]  # the package's ``compare`` is the function
+    monkeypatch.setattr(module, "inpaint", lambda *a, **k: ran.append(k))
+    for options in ({"cubic": {"n_iter": 3}}, {"bpfa": {"guide": None}}):
+        with pytest.raises(TypeError, match=r"unknown option\(s\) \['(n_iter|guide)'\]"):
+            compare(image, methods=("nearest", "bpfa", "cubic"), method_options=options)
+    assert ran == []
 
 
 def test_unknown_method_lists_valid_ones(image):
