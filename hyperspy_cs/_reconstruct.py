@@ -52,6 +52,12 @@ def resolve_mask(signal, layout, mask):
     return np.ascontiguousarray(observed), source
 
 
+def check_finite_samples(values):
+    """Raise if the measured ``values`` hold NaN or inf (they would spread into the result)."""
+    if not np.isfinite(values).all():
+        raise ValueError("signal: NaN or inf at sampled positions")
+
+
 def scan_data(signal, layout):
     """The signal's data as a float ``(F, R, C, N)`` numpy array (computed if lazy)."""
     data = signal.data

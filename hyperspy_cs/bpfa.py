@@ -19,7 +19,7 @@ import numpy as np
 
 from . import _scan, _tiling
 from ._bpfa import bpfa
-from ._reconstruct import output_signal, resolve_mask, scan_data
+from ._reconstruct import check_finite_samples, output_signal, resolve_mask, scan_data
 from ._validate import (
     as_rng,
     check_positive_int,
@@ -197,11 +197,6 @@ def _learn_and_tile(signal, observed, *, windows, window_maps, window_observed,
     return packed, extra, parameters
 
 
-def _check_finite(values):
-    if not np.isfinite(values).all():
-        raise ValueError("signal: NaN or inf at sampled positions")
-
-
 def inpaint_bpfa(
     signal,
     *,
@@ -300,7 +295,7 @@ def inpaint_bpfa(
         data = _scan.to_canonical(signal.data, layout)
         window_maps = np.stack(list(_tiling.read_windows(data, windows))).astype(np.float64)
         window_observed = _tiling.window_stack(observed, windows)[..., None]
-        _check_finite(window_maps[window_observed])
+        check_finite_samples(window_maps[window_observed])
         chunks = _tiling.tile_chunks(layout.scan_shape, tile_size=tile, patch_size=patch_size)
         tiles = _tiling.as_tiles(data, chunks).astype(np.float64)
         packed, extra, parameters = _learn_and_tile(
@@ -314,7 +309,7 @@ def inpaint_bpfa(
         reconstruction, std = packed[..., :1], packed[..., 1:]
     else:
         data = scan_data(signal, layout).astype(np.float64)
-        _check_finite(data[observed])
+        check_finite_samples(data[observed])
         result, extra, parameters = _run_engine(
             signal, data, observed[..., None], names=names, layer_weights=None,
             patch_size=patch_size, dictionary=dictionary, seed=seed,
@@ -460,7 +455,7 @@ def inpaint_bpfa3d(
         window_observed = _tiling.window_stack(observed, windows)
         spectra = np.concatenate([block[obs] for block, obs in
                                   zip(_tiling.read_windows(data, windows), window_observed)])
-        _check_finite(spectra)
+        check_finite_samples(spectra)
         _check_counts(spectra, dtype)
         sample = _tiling.layer_sample(spectra, seed=recorded_seed)
         layer_set = spectral_layers(signal, sample[None, None], np.ones((1, 1, len(sample)), bool),
@@ -489,7 +484,7 @@ def inpaint_bpfa3d(
         layer_maps, layer_std = None, packed[..., n_layers:]
     else:
         data = scan_data(signal, layout)
-        _check_finite(data[observed])
+        check_finite_samples(data[observed])
         _check_counts(data[observed], dtype)
         layer_set = spectral_layers(signal, data, observed, layers=layers, seed=recorded_seed)
         maps, layer_observed = with_guide(

@@ -14,7 +14,7 @@ import time
 import numpy as np
 
 from . import _scan
-from ._reconstruct import output_signal, resolve_mask, scan_data
+from ._reconstruct import check_finite_samples, output_signal, resolve_mask, scan_data
 from ._validate import as_rng, check_real_dtype
 from .layers import spectral_layers
 
@@ -120,8 +120,7 @@ def inpaint(signal, method="cubic", *, mask=None, layers="auto", seed=None, lazy
     check_real_dtype(signal.data.dtype)
     observed, source = resolve_mask(signal, layout, mask)
     data = scan_data(signal, layout).astype(np.float64)
-    if not np.isfinite(data[observed]).all():
-        raise ValueError("signal: NaN or inf at sampled positions")
+    check_finite_samples(data[observed])
     _, recorded_seed = as_rng(seed)
     kwargs = {**fixed, **options}
     if "seed" in accepted:
