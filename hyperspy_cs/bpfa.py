@@ -12,6 +12,7 @@ that maps larger than memory are reconstructed tile by tile on ``compute()`` or
 ``save()``.
 """
 
+import dataclasses
 import time
 
 import dask.array as da
@@ -169,9 +170,36 @@ def _sweeps(engine_options):
             if engine_options.get(k) is not None}
 
 
-def _learn_and_tile(signal, observed, *, windows, window_maps, window_observed,
-                    tiles, names, n_full, layer_weights, patch_size, tile_size, dictionary,
-                    seed, show_progressbar, uncertainty, engine_options):
+@dataclasses.dataclass(frozen=True)
+class _LazyPlan:
+    """How a lazy result is cut: checked sizes, learning windows and tile chunks."""
+
+    patch_size: int
+    tile_size: int
+    learning_positions: int
+    windows: np.ndarray
+    chunks: tuple
+
+
+def _lazy_plan(layout, observed, *, patch_size, dictionary, tile_size, n_channels,
+               learning_positions, seed):
+    """Check the lazy options and place the learning windows and the tiles."""
+    patch_size = _check_patch_size(patch_size, dictionary, layout.scan_shape)
+    tile = _tiling.tile_size_for(tile_size, n_channels=n_channels, patch_size=patch_size)
+    positions = _tiling.check_learning_positions(learning_positions, patch_size=patch_size)
+    return _LazyPlan(
+        patch_size=patch_size,
+        tile_size=tile,
+        learning_positions=positions,
+        windows=_tiling.learning_windows(observed, positions=positions, patch_size=patch_size,
+                                         seed=seed),
+        chunks=_tiling.tile_chunks(layout.scan_shape, tile_size=tile, patch_size=patch_size),
+    )
+
+
+def _learn_and_tile(signal, observed, plan, *, window_maps, window_observed, tiles, names,
+                    n_full, layer_weights, dictionary, seed, show_progressbar, uncertainty,
+                    engine_options):
     """Learning pass on the windows, then the lazy tile pass over ``tiles`` (layer maps).
 
     Returns the packed lazy layers (means, then stds with ``uncertainty``), and
@@ -179,21 +207,21 @@ def _learn_and_tile(signal, observed, *, windows, window_maps, window_observed,
     """
     result, extra, parameters = _run_engine(
         signal, window_maps, window_observed, names=names, layer_weights=layer_weights,
-        patch_size=patch_size, dictionary=dictionary, seed=seed,
+        patch_size=plan.patch_size, dictionary=dictionary, seed=seed,
         show_progressbar=show_progressbar, engine_options=engine_options,
     )
-    chunks = tiles.chunks[1:3]
     packed = _tiling.tile_pass(
-        tiles, _tiling.as_tiles(observed[..., None], chunks), result, patch_size=patch_size,
-        n_full=n_full, layer_weights=layer_weights, seed=seed,
+        tiles, _tiling.as_tiles(observed[..., None], plan.chunks), result,
+        patch_size=plan.patch_size, n_full=n_full, layer_weights=layer_weights, seed=seed,
         sweeps=_sweeps(engine_options), uncertainty=uncertainty,
     )
     extra["tiling"] = {
-        "tile_size": tile_size,
-        "depth": patch_size - 1,
-        "learning_windows": windows,
-        "empty_tiles": _tiling.empty_tiles(observed, chunks, patch_size=patch_size),
+        "tile_size": plan.tile_size,
+        "depth": plan.patch_size - 1,
+        "learning_windows": plan.windows,
+        "empty_tiles": _tiling.empty_tiles(observed, plan.chunks, patch_size=plan.patch_size),
     }
+    parameters.update(tile_size=plan.tile_size, learning_positions=plan.learning_positions)
     return packed, extra, parameters
 
 
@@ -286,26 +314,21 @@ def inpaint_bpfa(
                       "learn_dictionary": learn_dictionary, "uncertainty": uncertainty}
     names = [signal.metadata.get_item("General.title", "") or "image"]
     if lazy:
-        patch_size = _check_patch_size(patch_size, dictionary, layout.scan_shape)
-        tile = _tiling.tile_size_for(tile_size, n_channels=1, patch_size=patch_size)
         _, recorded_seed = as_rng(seed)
-        positions = _tiling.check_learning_positions(learning_positions, patch_size=patch_size)
-        windows = _tiling.learning_windows(observed, positions=positions,
-                                           patch_size=patch_size, seed=recorded_seed)
+        plan = _lazy_plan(layout, observed, patch_size=patch_size, dictionary=dictionary,
+                          tile_size=tile_size, n_channels=1,
+                          learning_positions=learning_positions, seed=recorded_seed)
         data = _scan.to_canonical(signal.data, layout)
-        window_maps = np.stack(list(_tiling.read_windows(data, windows))).astype(np.float64)
-        window_observed = _tiling.window_stack(observed, windows)[..., None]
+        window_maps = np.stack(list(_tiling.read_windows(data, plan.windows))).astype(np.float64)
+        window_observed = _tiling.window_stack(observed, plan.windows)[..., None]
         check_finite_samples(window_maps[window_observed])
-        chunks = _tiling.tile_chunks(layout.scan_shape, tile_size=tile, patch_size=patch_size)
-        tiles = _tiling.as_tiles(data, chunks).astype(np.float64)
+        tiles = _tiling.as_tiles(data, plan.chunks).astype(np.float64)
         packed, extra, parameters = _learn_and_tile(
-            signal, observed, windows=windows, window_maps=window_maps,
-            window_observed=window_observed, tiles=tiles, names=names, n_full=0,
-            layer_weights=None, patch_size=patch_size, tile_size=tile, dictionary=dictionary,
+            signal, observed, plan, window_maps=window_maps, window_observed=window_observed,
+            tiles=tiles, names=names, n_full=0, layer_weights=None, dictionary=dictionary,
             seed=recorded_seed, show_progressbar=show_progressbar, uncertainty=uncertainty,
             engine_options=engine_options,
         )
-        parameters.update(tile_size=tile, learning_positions=positions)
         reconstruction, std = packed[..., :1], packed[..., 1:]
     else:
         data = scan_data(signal, layout).astype(np.float64)
@@ -445,16 +468,13 @@ def inpaint_bpfa3d(
                 np.concatenate([np.ones_like(layer_observed[..., :1]), layer_observed], -1))
 
     if lazy:
-        patch_size = _check_patch_size(patch_size, dictionary, layout.scan_shape)
-        tile = _tiling.tile_size_for(tile_size, n_channels=layout.n_channels,
-                                     patch_size=patch_size)
-        positions = _tiling.check_learning_positions(learning_positions, patch_size=patch_size)
-        windows = _tiling.learning_windows(observed, positions=positions,
-                                           patch_size=patch_size, seed=recorded_seed)
+        plan = _lazy_plan(layout, observed, patch_size=patch_size, dictionary=dictionary,
+                          tile_size=tile_size, n_channels=layout.n_channels,
+                          learning_positions=learning_positions, seed=recorded_seed)
         data = _scan.to_canonical(signal.data, layout)
-        window_observed = _tiling.window_stack(observed, windows)
+        window_observed = _tiling.window_stack(observed, plan.windows)
         spectra = np.concatenate([block[obs] for block, obs in
-                                  zip(_tiling.read_windows(data, windows), window_observed)])
+                                  zip(_tiling.read_windows(data, plan.windows), window_observed)])
         check_finite_samples(spectra)
         _check_counts(spectra, dtype)
         sample = _tiling.layer_sample(spectra, seed=recorded_seed)
@@ -464,21 +484,19 @@ def inpaint_bpfa3d(
         window_maps[window_observed] = layer_set.project(spectra)
         window_maps, window_layer_observed = with_guide(
             window_maps, np.repeat(window_observed[..., None], window_maps.shape[-1], -1),
-            None if guide_data is None else _tiling.window_stack(guide_data, windows))
-        chunks = _tiling.tile_chunks(layout.scan_shape, tile_size=tile, patch_size=patch_size)
+            None if guide_data is None else _tiling.window_stack(guide_data, plan.windows))
         tiles = _tiling.layer_maps(
-            _tiling.as_tiles(data, chunks), layer_set,
-            None if guide_data is None else _tiling.as_tiles(guide_data, chunks))
+            _tiling.as_tiles(data, plan.chunks), layer_set,
+            None if guide_data is None else _tiling.as_tiles(guide_data, plan.chunks))
         names = guide_names + list(layer_set.names)
         weights = np.concatenate([guide_weights, np.ones(len(layer_set.names))])
         packed, extra, parameters = _learn_and_tile(
-            signal, observed, windows=windows, window_maps=window_maps,
+            signal, observed, plan, window_maps=window_maps,
             window_observed=window_layer_observed, tiles=tiles, names=names, n_full=n_full,
-            layer_weights=weights, patch_size=patch_size, tile_size=tile,
-            dictionary=dictionary, seed=recorded_seed, show_progressbar=show_progressbar,
-            uncertainty=uncertainty, engine_options=engine_options,
+            layer_weights=weights, dictionary=dictionary, seed=recorded_seed,
+            show_progressbar=show_progressbar, uncertainty=uncertainty,
+            engine_options=engine_options,
         )
-        parameters.update(tile_size=tile, learning_positions=positions)
         n_layers = len(names)
         spectra_out = _tiling.rebuild(packed[..., n_full:n_layers], layer_set)
         layer_maps, layer_std = None, packed[..., n_layers:]
