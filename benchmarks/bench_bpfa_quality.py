@@ -4,8 +4,8 @@ Cases (fixed seeds; each prints its figures next to the reference it must beat):
 
 ``camera``
     scikit-image's ``camera`` resized to 256 x 256 in [0, 1], 20 % random, 8 x 8
-    patches, a long tempered burn-in (150 sweeps, 120 of burn-in): PSNR (target
-    >= 27.5 dB), next to nearest interpolation.
+    patches, with the default sweeps and with a long tempered burn-in (150 sweeps,
+    120 of burn-in): PSNR (target >= 27.5 dB), next to nearest interpolation.
 ``srtio3``
     The SrTiO3 ADF image (``tests/data``), central 256 x 256 crop in [0, 1], at 25,
     10 and 5 % random: BPFA against cubic interpolation (target: +1.5 dB at every
@@ -64,12 +64,13 @@ def camera():
     s = hs.signals.Signal2D(image)
     sub = s.subsample(0.2, "random", seed=0)
     nearest = cs.inpaint(sub, method="nearest")
-    rec, seconds = timed(cs.inpaint_bpfa, sub, patch_size=8, n_iter=150, burn_in=120, seed=0,
-                         show_progressbar=False)
-    value = cs.psnr(s, rec, data_range=1.0)
-    report(f"BPFA PSNR (dB), {seconds:.0f} s", value,
-           f"nearest {cs.psnr(s, nearest, data_range=1.0):.2f}",
-           "met" if value >= 27.5 else "NOT met (>= 27.5)")
+    for sweeps in ({}, {"n_iter": 150, "burn_in": 120}):
+        rec, seconds = timed(cs.inpaint_bpfa, sub, patch_size=8, seed=0, show_progressbar=False,
+                             **sweeps)
+        value = cs.psnr(s, rec, data_range=1.0)
+        report(f"BPFA {sweeps or 'default sweeps'}, {seconds:.0f} s", value,
+               f"nearest {cs.psnr(s, nearest, data_range=1.0):.2f}",
+               "met" if value >= 27.5 else "NOT met (>= 27.5)")
 
 
 def srtio3():

@@ -216,7 +216,8 @@ def test_camera_at_20_percent_reaches_the_target(camera_problem):
     """The engine issue's target: camera 256 x 256, 20 % random, 8 x 8 patches,
     PSNR >= 27.5 dB (a plain implementation of the published sampler reaches about
     26.8 dB, nearest interpolation 23.9 dB). A long tempered burn-in gets there
-    (27.56-27.58 dB measured on seeds 0-2; 27.39 dB with the default 40 sweeps).
+    (benchmarks/bench_bpfa_quality.py camera: 27.53 dB with these sweeps, 27.39 dB
+    with the default 40).
     About 30 s on 2 cores."""
     image, observed = camera_problem
     result = bpfa(image[None, :, :, None], observed[None, :, :, None], patch_size=8,
