@@ -83,15 +83,23 @@ print(restored)
 # ``inpaint_bpfa3d`` works on a few spectral layers (here PCA scores) rather
 # than on the 1024 channels and rebuilds the spectra at the end. With
 # ``lazy_output=True`` (the default ``None`` follows the input) the result is a
-# lazy signal: the call learns the dictionary on a bounded set of positions,
-# and computing or saving the result reconstructs the map tile by tile with
-# that dictionary (seamless tiles, bounded memory). The guide is an ordinary
-# image.
+# lazy signal and the call only builds a Dask graph: a streaming pass fits the
+# PCA on the whole map, a learning pass learns the dictionary on a bounded set of
+# positions, and the map is reconstructed tile by tile with that dictionary
+# (seamless tiles, bounded memory). The guide is an ordinary image.
 guide = hs.load(folder / "map_bse.hspy")
 rec = restored.inpaint_bpfa3d(guide=guide, patch_size=6, n_iter=20, burn_in=10, step=2,
                               seed=2, show_progressbar=False, lazy_output=True)
 print(rec, "lazy:", rec._lazy)
-print(f"layers {rec.metadata.Reconstruction.layer_names}")
+
+# %%
+# :func:`hyperspy_cs.get_dictionary` runs the streaming and learning passes
+# alone (not the tiles) and records what they found in
+# ``metadata.Reconstruction``; the result keeps it, so that saving does not run
+# them again and writes the dictionary into the file.
+dictionary = cs.get_dictionary(rec)
+print(f"layers {rec.metadata.Reconstruction.layer_names}; "
+      f"{rec.metadata.Reconstruction.atoms_used} atoms used")
 
 # %%
 # Store the result once, then work from the file

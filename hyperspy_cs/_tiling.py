@@ -1,22 +1,29 @@
-"""Dask plumbing of lazy BPFA: a bounded learning pass, then overlapping tiles.
+"""Dask plumbing of lazy BPFA: one graph, a bounded learning pass, then overlapping tiles.
 
-A map larger than memory is reconstructed in two passes of the one engine
-(:func:`hyperspy_cs._bpfa.bpfa`):
+A map larger than memory is reconstructed by the one engine
+(:func:`hyperspy_cs._bpfa.bpfa`) in a Dask graph that nothing computes until
+``compute()`` or ``save()``:
 
-1. **Learning pass** (when the method is called). At most ``learning_positions``
-   scan positions are read: square windows of the scan grid, drawn at random
-   (from the seed) among those holding sampled positions, or the whole map when
-   it is that small. Stacked as frames, they are one learning run of the engine;
-   it gives the dictionary ``D``, the hyper-parameters ``pi``, ``gamma_s``,
-   ``gamma_e`` and the per-layer normalisation (mean and spread of the sampled
-   values in the windows). For a spectrum image the spectral layers
-   (:mod:`hyperspy_cs.layers`) are fitted on the sampled spectra of the same
-   windows.
-2. **Tile pass** (on ``compute()``/``save()``). ``dask.array.map_overlap`` over the
-   scan axes, the layers (and the spectral axis upstream of them) in one chunk,
-   the scan mask as an aligned input. Each tile runs the engine with
-   ``learn_dictionary=False``, the learned ``D`` and hyper-parameters held fixed,
-   the learned normalisation and the tile's global ``origin``.
+1. **Spectral layers** (spectrum images). One streaming pass over the whole map
+   sums the moments of the sampled spectra (:func:`sampled_moments`), which fit
+   the layers exactly as in memory (:mod:`hyperspy_cs.layers`).
+2. **Learning pass** (:func:`learning_pass`). At most
+   ``learning_positions`` scan positions are read: square windows of the scan
+   grid, drawn at random (from the seed) among those holding sampled positions,
+   or the whole map when it is that small. Stacked as frames, they are one
+   learning run of the engine; it gives the dictionary ``D``, the
+   hyper-parameters ``pi``, ``gamma_s``, ``gamma_e`` and the per-layer
+   normalisation (mean and spread of the sampled values in the windows).
+3. **Tile pass**. ``dask.array.map_overlap`` over the scan axes, the layers (and
+   the spectral axis upstream of them) in one chunk, the scan mask as an aligned
+   input. Each tile runs the engine with ``learn_dictionary=False``, the learned
+   ``D``, hyper-parameters and normalisation held fixed, and the tile's global
+   ``origin``.
+
+The first two passes are one task of the graph, which computes what it reads
+itself: a chunk they read is released at once, instead of waiting in memory for
+the tile pass, which can only start once they are done. The tile pass reads the
+input again.
 
 Why tiles have no seams: with ``D``, the hyper-parameters and the normalisation
 fixed, every patch of the engine evolves on its own, drawing random numbers keyed
@@ -28,20 +35,30 @@ single-block result up to float rounding (the float64 projection of the spectra
 onto the layers is a matrix product whose rounding may depend on the block
 shape), whatever the tile size, and identical whatever the input's chunking,
 since the tiles are cut from the scan grid, not from the input chunks.
+
+The number of PCA layers may be decided by the data (``layers="auto"``), while a
+Dask array needs its shape beforehand: layer arrays of the graph are ``width``
+wide, the most layers the fit can give, and the tasks use the first ``N``.
 """
 
+import collections
 import dataclasses
 import math
 import numbers
+import threading
+import time
 
+import dask
 import dask.array as da
 import numpy as np
 
 from ._bpfa import bpfa
+from ._reconstruct import check_finite_samples
+from .layers import check_counts, fit_layers, spectral_moments
 
-__all__ = ["tile_size_for", "check_learning_positions", "learning_windows", "read_windows",
-           "window_stack", "layer_sample", "tile_chunks", "as_tiles", "layer_maps", "tile_pass",
-           "rebuild", "empty_tiles"]
+__all__ = ["tile_size_for", "check_learning_positions", "learning_windows", "tile_chunks",
+           "as_tiles", "empty_tiles", "window_stack", "sampled_moments", "learning_pass",
+           "LearningPass", "recall", "bind", "layer_maps", "tile_pass", "rebuild"]
 
 # A tile's rebuilt spectra (float32) stay within this many bytes by default.
 _TILE_BYTES = 2**26
@@ -49,9 +66,8 @@ _TILE_RANGE = (64, 512)
 # Side of a learning window: enough patches per window to learn from, small
 # enough that a few windows spread over the map.
 _WINDOW = 64
-# Sampled spectra the spectral layers of a lazy result are fitted on, at most:
-# plenty for a few PCA components, and 128 MiB in float64 at 2048 channels.
-LAYER_SPECTRA = 8192
+# Tiles summed per step of the moments' tree reduction (each sum is (E+1)^2 float64).
+_SPLIT_EVERY = 4
 
 
 def tile_size_for(tile_size, *, n_channels, patch_size):
@@ -131,17 +147,6 @@ def learning_windows(observed, *, positions, patch_size, seed):
     return grid[np.sort(rng.choice(len(grid), n_windows, replace=False))]
 
 
-def read_windows(data, windows):
-    """Yield the data ``(h, w, N)`` of each window of the canonical ``(F, R, C, N)`` array.
-
-    One window is computed at a time, so the learning pass holds one window of
-    the full spectra (plus what the caller keeps of it).
-    """
-    for f, r0, r1, c0, c1 in windows:
-        block = data[f, r0:r1, c0:c1]
-        yield np.asarray(block.compute() if isinstance(block, da.Array) else block)
-
-
 def _tile_bounds(n, size, depth):
     """Chunk sizes of ``n`` pixels in tiles of ``size``; a short last tile joins the one before.
 
@@ -193,24 +198,236 @@ def as_tiles(array, chunks):
     return da.from_array(array, chunks=target)
 
 
-def tile_pass(maps, observed, learned, *, patch_size, n_full, layer_weights, seed, sweeps,
-              uncertainty):
+
+
+def window_stack(array, windows):
+    """``array[f, row0:row1, col0:col1]`` of each window, stacked: ``(n, h, w, ...)``."""
+    return np.stack([array[f, r0:r1, c0:c1] for f, r0, r1, c0, c1 in windows])
+
+
+def _compute(array):
+    """A (small) dask array computed inside a task, with local threads.
+
+    The learning pass is one task of the graph; what it reads it computes itself,
+    so that the chunks it reads are released at once instead of waiting in
+    memory for the tile pass, which can only start once the learning pass is
+    done. Local threads also on a ``dask.distributed`` worker: a task waiting on
+    the cluster would hold one of its threads.
+    """
+    return array.compute(scheduler="threads") if isinstance(array, da.Array) else array
+
+
+class _Unread:
+    """Holds the input array for the learning task: Dask does not make it a dependency."""
+
+    def __init__(self, array):
+        self.array = array
+
+    def __dask_tokenize__(self):
+        return dask.base.tokenize(self.array)
+
+
+def sampled_moments(spectra, observed, *, chunks, dtype):
+    """Lazy moments ``(E + 1, E + 1)`` of the sampled spectra of the whole map.
+
+    Parameters
+    ----------
+    spectra : numpy.ndarray or dask.array.Array, shape (F, R, C, E)
+        The spectra in canonical layout.
+    observed : numpy.ndarray of bool, shape (F, R, C)
+    chunks : tuple
+        The tile grid (:func:`tile_chunks`): one task per tile.
+    dtype : numpy.dtype
+        The signal's dtype, for the check of saturated counts.
+
+    Returns
+    -------
+    dask.array.Array, float64
+        :func:`hyperspy_cs.layers.spectral_moments`, summed by a tree reduction.
+    """
+    tiles = as_tiles(spectra, chunks)
+    size = spectra.shape[3] + 1
+    blocks = da.map_blocks(
+        _tile_moments, tiles, as_tiles(observed[..., None], chunks), dtype=np.float64,
+        new_axis=4, check_dtype=dtype, meta=np.empty((0,) * 5),
+        chunks=((1,), (1,) * len(chunks[0]), (1,) * len(chunks[1]), (size,), (size,)),
+    )
+    return blocks.sum(axis=(0, 1, 2), split_every=_SPLIT_EVERY)
+
+
+def _tile_moments(spectra, observed, *, check_dtype):
+    sampled = spectra[observed[..., 0]]
+    check_finite_samples(sampled)
+    check_counts(sampled, check_dtype)
+    return spectral_moments(sampled)[None, None, None]
+
+
+@dataclasses.dataclass
+class LearningPass:
+    """What the learning pass found; the tiles hold it fixed.
+
+    Attributes
+    ----------
+    result : hyperspy_cs._bpfa.BPFAResult
+        The engine's run on the windows, without their reconstruction.
+    layer_set : hyperspy_cs.layers.SpectralLayers or None
+        The spectral layers (spectrum images).
+    names : list of str
+        One name per layer, the guide first.
+    layer_weights : numpy.ndarray, shape (N,)
+    runtime : float
+        Seconds of the engine run.
+    title : str
+        The signal's title.
+    """
+
+    result: object
+    layer_set: object
+    names: list
+    layer_weights: np.ndarray
+    runtime: float
+    title: str
+
+
+# Learning passes computed in this process, by key: a result computed with the
+# threaded scheduler finds its learning pass here without running it again.
+_LEARNED = collections.OrderedDict()
+_LEARNED_SIZE = 8
+_LEARNED_LOCK = threading.Lock()
+
+
+def recall(key):
+    """The :class:`LearningPass` computed under ``key`` in this process, or None."""
+    with _LEARNED_LOCK:
+        return _LEARNED.get(key)
+
+
+def _remember(key, learned):
+    with _LEARNED_LOCK:
+        _LEARNED[key] = learned
+        _LEARNED.move_to_end(key)
+        while len(_LEARNED) > _LEARNED_SIZE:
+            _LEARNED.popitem(last=False)
+
+
+def learning_pass(data, observed, windows, *, chunks, spec=None, dtype=None, guide=None,
+                  guide_names=(), guide_weights=(), title, engine_options):
+    """The streaming and learning passes: one ``dask.delayed`` task with a deterministic key.
+
+    Parameters
+    ----------
+    data : numpy.ndarray or dask.array.Array, shape (F, R, C, E)
+        The canonical input; only the sampled positions are read.
+    observed : numpy.ndarray of bool, shape (F, R, C)
+    windows : numpy.ndarray of int, shape (n, 5)
+        :func:`learning_windows`.
+    chunks : tuple
+        The tile grid, for the streaming pass.
+    spec : hyperspy_cs.layers.LayerSpec, optional
+        The spectral layers to fit (spectrum images); None for an image.
+    dtype : numpy.dtype, optional
+        The signal's dtype (check of saturated counts).
+    guide : numpy.ndarray, shape (F, R, C, 1), optional
+        A fully observed guide, placed in front of the layers.
+    guide_names, guide_weights : sequence
+        Its name and likelihood weight (empty without a guide).
+    title : str
+        The signal's title, for the names.
+    engine_options : dict
+        Keyword arguments of :func:`hyperspy_cs._bpfa.bpfa` (``patch_size``,
+        ``dictionary``, ``seed``, sweeps...).
+
+    Returns
+    -------
+    dask.delayed.Delayed
+        A :class:`LearningPass`; its ``key`` is ``"bpfa-learning-<token>"``.
+    """
+    args = (_Unread(data), observed, windows, chunks, spec, dtype,
+            None if guide is None else window_stack(guide, windows), list(guide_names),
+            list(guide_weights), title, engine_options)
+    key = "bpfa-learning-" + dask.base.tokenize(*args)
+    return dask.delayed(_learn, pure=True)(*args, key=key, dask_key_name=key)
+
+
+def _learn(source, observed, windows, chunks, spec, dtype, guide_windows, guide_names,
+           guide_weights, title, engine_options, *, key):
+    data, layer_set, names = source.array, None, [title]
+    if spec is not None:
+        layer_set = fit_layers(spec, _compute(sampled_moments(data, observed, chunks=chunks,
+                                                              dtype=dtype)))
+        names = list(layer_set.names)
+    window_observed = window_stack(observed, windows)
+    maps = np.zeros((*window_observed.shape, len(names)))
+    for index, (f, r0, r1, c0, c1) in enumerate(windows):
+        values = np.asarray(_compute(data[f, r0:r1, c0:c1]))[window_observed[index]]
+        check_finite_samples(values)
+        maps[index][window_observed[index]] = (values if layer_set is None
+                                               else layer_set.project(values))
+    layer_observed = np.repeat(window_observed[..., None], maps.shape[-1], axis=-1)
+    if guide_windows is not None:
+        maps = np.concatenate([guide_windows, maps], axis=-1)
+        layer_observed = np.concatenate([np.ones_like(layer_observed[..., :1]), layer_observed],
+                                        axis=-1)
+    weights = np.concatenate([guide_weights, np.ones(len(names))])
+    start = time.perf_counter()
+    result = bpfa(maps, layer_observed, layer_weights=weights, **engine_options)
+    learned = LearningPass(dataclasses.replace(result, reconstruction=None, std=None),
+                           layer_set, guide_names + names, weights,
+                           time.perf_counter() - start, title)
+    _remember(key, learned)
+    return learned
+
+
+def bind(array, key, value):
+    """``array`` with the node ``key`` of its graph replaced by its computed ``value``.
+
+    What the node needed (the streaming and learning passes) drops out of the graph.
+    """
+    graph = dict(array.__dask_graph__())
+    graph[key] = value
+    return da.Array(graph, array.name, array.chunks, meta=array._meta)
+
+
+def layer_maps(spectra, observed, learned, *, chunks, width, guide=None):
+    """Lazy layer maps ``(F, R, C, width)`` of the spectra on the tile grid, the guide first.
+
+    Only sampled positions are projected (others are 0); the maps are padded
+    with zeros to ``width`` layers.
+    """
+    tiles = (as_tiles(spectra, chunks), as_tiles(observed[..., None], chunks))
+    if guide is not None:
+        tiles += (as_tiles(guide, chunks),)
+    return da.map_blocks(_layer_block, *tiles, learned=learned, width=width,
+                         chunks=(*tiles[0].chunks[:3], (width,)), dtype=np.float64,
+                         meta=np.empty((0, 0, 0, 0)))
+
+
+def _layer_block(spectra, observed, guide=None, *, learned, width):
+    layer_set = learned.layer_set
+    mask = observed[..., 0]
+    out = np.zeros((*mask.shape, width))
+    n_full = 0 if guide is None else 1
+    out[..., :n_full] = guide
+    out[mask, n_full:n_full + len(layer_set.names)] = layer_set.project(spectra[mask])
+    return out
+
+
+def tile_pass(maps, observed, learned, *, patch_size, n_full, seed, sweeps, uncertainty):
     """Reconstruct the layer maps tile by tile with the learned dictionary held fixed.
 
     Parameters
     ----------
-    maps : dask.array.Array, shape (F, R, C, N)
+    maps : dask.array.Array, shape (F, R, C, width)
         Layer values (only sampled positions are read, except for the first
         ``n_full`` layers, fully observed), chunked on the tile grid with the
-        frames and layers in one chunk.
-    observed : dask.array.Array of bool, shape (F, R, C, 1)
-        Sampled positions, chunked like ``maps``.
-    learned : hyperspy_cs._bpfa.BPFAResult
-        The learning pass.
+        frames and layers in one chunk; the first ``N`` layers are used.
+    observed : numpy.ndarray of bool, shape (F, R, C)
+        Sampled positions.
+    learned : Delayed or LearningPass
+        :func:`learning_pass`.
     patch_size : int
     n_full : int
         Leading layers observed everywhere (a guide image: 1).
-    layer_weights : numpy.ndarray, shape (N,), or None
     seed : int
         The learning pass's seed, so that every tile draws the random numbers of
         the single-block run.
@@ -220,61 +437,74 @@ def tile_pass(maps, observed, learned, *, patch_size, n_full, layer_weights, see
 
     Returns
     -------
-    dask.array.Array, float64, shape (F, R, C, N) or (F, R, C, 2 N)
+    dask.array.Array, float64, shape (F, R, C, width) or (F, R, C, 2 width)
         The posterior mean of each layer, then with ``uncertainty`` its
-        posterior standard deviation, in the layers' units.
+        posterior standard deviation, in the layers' units (zero-padded).
     """
-    n_layers = maps.shape[3]
-    n_out = 2 * n_layers if uncertainty else n_layers
-    weights = np.ones(n_layers) if layer_weights is None else np.asarray(layer_weights, float)
+    width = maps.shape[3]
     depth = patch_size - 1
     return da.map_overlap(
         _tile,
         maps,
-        observed,
+        as_tiles(observed[..., None], maps.chunks[1:3]),
         depth={1: depth, 2: depth},
         boundary="none",
         trim=False,
-        chunks=(*maps.chunks[:3], (n_out,)),
+        chunks=(*maps.chunks[:3], ((1 + uncertainty) * width,)),
         dtype=np.float64,
         meta=np.empty((0, 0, 0, 0)),
         depth_px=depth,
         n_full=n_full,
-        dictionary=learned.dictionary,
-        hyper={"pi": learned.pi, "gamma_s": learned.gamma_s, "gamma_e": learned.gamma_e},
-        offset=learned.layer_offset,
-        scale=learned.layer_scale,
-        layer_weights=weights,
+        learned=learned,
         seed=seed,
         sweeps=sweeps,
         uncertainty=uncertainty,
     )
 
 
-def _tile(maps, observed, block_info=None, *, depth_px, n_full, dictionary, hyper, offset,
-          scale, layer_weights, seed, sweeps, uncertainty):
-    """One halo-padded tile through the engine; returns its core."""
+def _tile(maps, observed, block_info=None, *, depth_px, n_full, learned, seed, sweeps,
+          uncertainty):
+    """One halo-padded tile through the engine; returns its core, zero-padded."""
     out = block_info[None]
     (r0, r1), (c0, c1) = out["array-location"][1:3]
     i, j = out["chunk-location"][1:3]
     # boundary="none": tiles at the edge of the scan have no halo on that side.
     low_r, low_c = (depth_px if i > 0 else 0), (depth_px if j > 0 else 0)
     core = (slice(None), slice(low_r, low_r + r1 - r0), slice(low_c, low_c + c1 - c0))
-    n_layers = maps.shape[3]
+    result = learned.result
+    width, n_layers = maps.shape[3], result.dictionary.shape[3]
+    maps = maps[..., :n_layers]
     layer_observed = np.concatenate(
         [np.ones((*observed.shape[:3], n_full), bool),
          np.broadcast_to(observed, (*observed.shape[:3], n_layers - n_full))], axis=-1)
-    options = dict(patch_size=dictionary.shape[1], dictionary=dictionary,
-                   learn_dictionary=False, fixed_hyper=hyper, layer_offset=offset,
-                   layer_scale=scale, origin=(r0 - low_r, c0 - low_c), seed=seed,
+    options = dict(patch_size=result.dictionary.shape[1], dictionary=result.dictionary,
+                   learn_dictionary=False, layer_offset=result.layer_offset,
+                   layer_scale=result.layer_scale, origin=(r0 - low_r, c0 - low_c), seed=seed,
+                   fixed_hyper={"pi": result.pi, "gamma_s": result.gamma_s,
+                                "gamma_e": result.gamma_e},
                    uncertainty=uncertainty, **sweeps)
     if observed.any():
-        result = bpfa(maps, layer_observed, layer_weights=layer_weights, **options)
-        mean, std = result.reconstruction, result.std
+        fitted = bpfa(maps, layer_observed, layer_weights=learned.layer_weights, **options)
+        mean, std = fitted.reconstruction, fitted.std
     else:
-        mean, std = _empty_tile(maps, layer_observed, n_full, layer_weights, options)
+        mean, std = _empty_tile(maps, layer_observed, n_full, learned.layer_weights, options)
     parts = [mean[core]] + ([std[core]] if uncertainty else [])
-    return np.concatenate(parts, axis=-1)
+    packed = np.zeros((*parts[0].shape[:3], len(parts) * width))
+    for index, part in enumerate(parts):
+        packed[..., index * width:index * width + n_layers] = part
+    return packed
+
+
+def rebuild(maps, learned, *, n_full, n_channels):
+    """Lazy float32 spectra ``(F, R, C, E)`` from the lazy layer maps ``(F, R, C, width)``."""
+    return da.map_blocks(_rebuild_block, maps, learned=learned, n_full=n_full,
+                         chunks=(*maps.chunks[:3], (n_channels,)), dtype=np.float32,
+                         meta=np.empty((0, 0, 0, 0), np.float32))
+
+
+def _rebuild_block(maps, *, learned, n_full):
+    layer_set = learned.layer_set
+    return layer_set.rebuild(maps[..., n_full:n_full + len(layer_set.names)])
 
 
 def _empty_tile(maps, layer_observed, n_full, layer_weights, options):
@@ -296,55 +526,3 @@ def _empty_tile(maps, layer_observed, n_full, layer_weights, options):
     return result.reconstruction, std
 
 
-def _portable(layer_set):
-    """The fitted layers without the learning sample's maps, to travel with every task."""
-    return dataclasses.replace(layer_set, maps=None)
-
-
-def layer_maps(spectra, layer_set, guide=None):
-    """Lazy layer maps ``(F, R, C, N)`` of spectra tiles, the guide (if any) first.
-
-    Parameters
-    ----------
-    spectra : dask.array.Array, shape (F, R, C, E)
-        Chunked on the tile grid (see :func:`as_tiles`).
-    layer_set : hyperspy_cs.layers.SpectralLayers
-        The fitted layers.
-    guide : dask.array.Array, shape (F, R, C, 1), optional
-        Chunked like ``spectra``.
-    """
-    n_out = len(layer_set.names) + (guide is not None)
-    inputs = (spectra,) if guide is None else (spectra, guide)
-    return da.map_blocks(_layer_block, *inputs, layer_set=_portable(layer_set),
-                         chunks=(*spectra.chunks[:3], (n_out,)), dtype=np.float64,
-                         meta=np.empty((0, 0, 0, 0)))
-
-
-def _layer_block(spectra, guide=None, *, layer_set):
-    layers = layer_set.project(spectra)
-    return layers if guide is None else np.concatenate([guide, layers], axis=-1)
-
-
-def rebuild(maps, layer_set):
-    """Lazy float32 spectra ``(F, R, C, E)`` from lazy spectral layer maps ``(F, R, C, L)``."""
-    n_channels = layer_set.rebuild_matrix.shape[1]
-    return da.map_blocks(_rebuild_block, maps, layer_set=_portable(layer_set),
-                         chunks=(*maps.chunks[:3], (n_channels,)), dtype=np.float32,
-                         meta=np.empty((0, 0, 0, 0), np.float32))
-
-
-def _rebuild_block(maps, *, layer_set):
-    return layer_set.rebuild(maps)
-
-
-def window_stack(array, windows):
-    """``array[f, row0:row1, col0:col1]`` of each window, stacked: ``(n, h, w, ...)``."""
-    return np.stack([array[f, r0:r1, c0:c1] for f, r0, r1, c0, c1 in windows])
-
-
-def layer_sample(spectra, *, seed):
-    """At most ``LAYER_SPECTRA`` of the sampled spectra ``(n, E)`` (drawn with the seed)."""
-    if len(spectra) <= LAYER_SPECTRA:
-        return spectra
-    rng = np.random.default_rng(np.random.SeedSequence([seed, 0x1A7E]))
-    return spectra[np.sort(rng.choice(len(spectra), LAYER_SPECTRA, replace=False))]

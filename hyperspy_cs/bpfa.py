@@ -16,6 +16,7 @@ import dataclasses
 import time
 
 import dask.array as da
+from dask.delayed import Delayed
 import numpy as np
 
 from . import _scan, _tiling
@@ -30,12 +31,13 @@ from ._validate import (
 )
 from .dictionary import BPFADictionary
 from .guide import check_guide
-from .layers import spectral_layers
+from .layers import check_counts, layer_spec, spectral_layers
 
 __all__ = ["inpaint_bpfa", "inpaint_bpfa3d", "get_dictionary"]
 
 
 def _dictionary_atoms(dictionary, n_layers):
+    """The atoms ``(K, b, b, N)`` of ``dictionary``, checked against ``n_layers`` (if known)."""
     if dictionary is None:
         return None
     atoms = dictionary.to_atoms() if isinstance(dictionary, BPFADictionary) else np.asarray(
@@ -45,7 +47,7 @@ def _dictionary_atoms(dictionary, n_layers):
         raise ValueError(
             f"dictionary: expected a BPFADictionary or a (K, b, b, N) array, got shape {atoms.shape}"
         )
-    if atoms.shape[3] != n_layers:
+    if n_layers is not None and atoms.shape[3] != n_layers:
         raise ValueError(
             f"dictionary: it has {atoms.shape[3]} layer(s) but the data have {n_layers}; "
             "a dictionary transfers between data with the same layers"
@@ -74,11 +76,8 @@ def _check_patch_size(patch_size, dictionary, scan_shape):
     return patch_size
 
 
-def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dictionary, seed,
-                show_progressbar, engine_options):
-    """Run the sampler and collect what every BPFA result records."""
-    atoms = _dictionary_atoms(dictionary, data.shape[-1])
-    patch_size = _check_patch_size(patch_size, dictionary, data.shape[1:3])
+def _check_engine_options(engine_options):
+    """The engine options that are set, checked."""
     for name in ("n_atoms", "n_iter", "step"):
         if engine_options.get(name) is not None:
             check_positive_int(engine_options[name], name=name)
@@ -87,8 +86,34 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dic
         check_positive_int(burn_in, name="burn_in", minimum=0)
         if n_iter is not None and burn_in >= n_iter:
             raise ValueError(f"burn_in: expected fewer than n_iter={n_iter} sweeps, got {burn_in}")
+    return {k: v for k, v in engine_options.items() if v is not None}
+
+
+def _title(signal):
+    return signal.metadata.get_item("General.title", "") or "signal"
+
+
+def _record(result, *, names, title, runtime):
+    """What a BPFA result records of its engine run (``metadata.Reconstruction``)."""
+    return {
+        "noise_std": result.noise_std if result.noise_std.size > 1 else float(result.noise_std[0]),
+        "atoms_used": int(result.atoms_used),
+        "trace": {k: np.asarray(v) for k, v in result.trace.items()},
+        "runtime": runtime,
+        "layer_names": list(names),
+        "dictionary": BPFADictionary.from_atoms(
+            result.dictionary, pi=result.pi, gamma_e=result.gamma_e, gamma_s=result.gamma_s,
+            layer_names=names, title=f"BPFA dictionary of {title}"),
+    }
+
+
+def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dictionary, seed,
+                show_progressbar, engine_options):
+    """Run the sampler on data in memory and collect what every BPFA result records."""
+    atoms = _dictionary_atoms(dictionary, data.shape[-1])
+    patch_size = _check_patch_size(patch_size, dictionary, data.shape[1:3])
+    options = _check_engine_options(engine_options)
     _, recorded_seed = as_rng(seed)
-    options = {k: v for k, v in engine_options.items() if v is not None}
     start = time.perf_counter()
     result = bpfa(
         data,
@@ -100,24 +125,9 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dic
         show_progressbar=resolve_progressbar(show_progressbar),
         **options,
     )
-    runtime = time.perf_counter() - start
-    learned = BPFADictionary.from_atoms(
-        result.dictionary,
-        pi=result.pi,
-        gamma_e=result.gamma_e,
-        gamma_s=result.gamma_s,
-        layer_names=names,
-        title=f"BPFA dictionary of {signal.metadata.get_item('General.title', '') or 'signal'}",
-    )
-    extra = {
-        "seed": recorded_seed,
-        "noise_std": result.noise_std if result.noise_std.size > 1 else float(result.noise_std[0]),
-        "atoms_used": int(result.atoms_used),
-        "trace": {k: np.asarray(v) for k, v in result.trace.items()},
-        "runtime": runtime,
-        "layer_names": list(names),
-        "dictionary": learned,
-    }
+    extra = _record(result, names=names, title=_title(signal),
+                    runtime=time.perf_counter() - start)
+    extra["seed"] = recorded_seed
     parameters = {"patch_size": patch_size, **engine_options, "seed": recorded_seed}
     return result, extra, parameters
 
@@ -125,20 +135,29 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dic
 _LAZY_DOC = """
     Notes
     -----
-    **Lazy results** (lazy input, or ``lazy_output=True``). Maps larger than memory are reconstructed in bounded memory: when the
-    function is called, a learning pass reads at most ``learning_positions`` scan
-    positions (square windows drawn with the seed among those holding sampled
-    positions, or the whole map if it is that small) and learns the dictionary,
-    the hyper-parameters and the per-layer normalisation there; nothing else is
-    read until ``compute()`` or ``save()``, which reconstruct the map in
-    overlapping tiles of ``tile_size`` pixels with the learned dictionary held
-    fixed (``dask.array.map_overlap``; the halo is ``patch_size - 1`` pixels, so
-    there are no seams: the tiled result equals the single-block one, see
-    :mod:`hyperspy_cs._tiling`). The result does not depend on the input's
-    chunking (chunks along the spectral axis are merged). It differs from the eager
-    result, which learns on the whole map in one chain.
+    **Lazy results** (lazy input, or ``lazy_output=True``). Maps larger than
+    memory are reconstructed in bounded memory by a Dask graph; the call reads
+    nothing but the scan mask (and the guide image), and ``compute()`` or
+    ``save()`` run the graph (:mod:`hyperspy_cs._tiling`):
 
-    Any Dask scheduler runs the tiles: the threaded one by default, or a
+    1. for a spectrum image, one streaming pass over the whole map sums the
+       moments of the sampled spectra, which fit the spectral layers exactly as
+       for a map in memory;
+    2. a learning pass reads at most ``learning_positions`` scan positions (square
+       windows drawn with the seed among those holding sampled positions, or the
+       whole map if it is that small) and learns the dictionary, the
+       hyper-parameters and the per-layer normalisation there;
+    3. overlapping tiles of ``tile_size`` pixels are reconstructed with the learned
+       dictionary held fixed (``dask.array.map_overlap``; the halo is
+       ``patch_size - 1`` pixels, so there are no seams: the tiled result equals
+       the single-block one).
+
+    The result does not depend on the input's chunking (chunks along the spectral
+    axis are merged). It differs from the eager result, which learns on the whole
+    map in one chain. Bad values met on the way (NaN, saturated counts) raise
+    when the graph runs.
+
+    Any Dask scheduler runs the graph: the threaded one by default, or a
     ``dask.distributed`` cluster once a client exists
     (``from dask.distributed import Client; Client("tcp://scheduler:8786")`` for
     an existing cluster, ``Client(LocalCluster(n_workers=2,
@@ -148,15 +167,21 @@ _LAZY_DOC = """
     (``dask.distributed.progress`` on a cluster); ``show_progressbar`` here is
     the learning pass's.
 
-    ``metadata.Reconstruction`` holds what the learning pass found:
-    ``dictionary``, ``noise_std``, ``atoms_used``, ``trace`` and ``runtime`` are
-    the learning pass's (``runtime`` does not include the tiles), plus
-    ``tiling``: ``tile_size``, ``depth`` (halo, px), ``learning_windows``
-    (``(frame, row0, row1, col0, col1)`` per window) and ``empty_tiles``
-    (``(row0, row1, col0, col1)`` of each tile with no sampled position within
-    its halo: filled from the dictionary through the guide if there is one, else
-    with the layer mean and, in ``std``, the layer's spread). With
-    ``uncertainty``, ``std`` is lazy too and computing it runs the tiles again."""
+    ``metadata.Reconstruction`` holds at the call what needs no data: the
+    method, ``parameters``, ``seed`` and ``tiling``: ``tile_size``, ``depth``
+    (halo, px), ``learning_windows`` (``(frame, row0, row1, col0, col1)`` per
+    window), ``empty_tiles`` (``(row0, row1, col0, col1)`` of each tile with no
+    sampled position within its halo: filled from the dictionary through the
+    guide if there is one, else with the layer mean and, in ``std``, the layer's
+    spread) and ``learning_pass``, the key of the learning pass in the graph.
+    What the learning pass finds (``dictionary``, ``noise_std``, ``atoms_used``,
+    ``trace``, ``runtime`` of the learning pass, ``layer_names``) is recorded
+    there by :func:`get_dictionary`: after ``compute()`` it is at hand (threaded
+    scheduler); before, it runs the streaming and learning passes alone, and the
+    result's graph keeps what they found, so that ``compute()`` and ``save()``
+    do not run them again. Call it before ``save()`` to have the dictionary in
+    the file. With ``uncertainty``, ``std`` is lazy too (the same graph: compute
+    both at once with ``dask.compute``)."""
 
 
 def _lazy(signal, lazy_output):
@@ -197,32 +222,45 @@ def _lazy_plan(layout, observed, *, patch_size, dictionary, tile_size, n_channel
     )
 
 
-def _learn_and_tile(signal, observed, plan, *, window_maps, window_observed, tiles, names,
-                    n_full, layer_weights, dictionary, seed, show_progressbar, uncertainty,
-                    engine_options):
-    """Learning pass on the windows, then the lazy tile pass over ``tiles`` (layer maps).
+def _learn_and_tile(signal, data, observed, plan, *, spec=None, dtype=None, width=1,
+                    guide_data=None, guide_names=(), guide_weights=(), dictionary, seed,
+                    show_progressbar, uncertainty, engine_options):
+    """The lazy graph: streaming and learning passes, then the tiles.
 
-    Returns the packed lazy layers (means, then stds with ``uncertainty``), and
-    the ``extra`` and ``parameters`` to record.
+    ``data`` are the canonical ``(F, R, C, E)`` values, ``spec`` the spectral
+    layers to fit for a spectrum image, None for an image. Returns the
+    learning pass (delayed), the packed lazy layers (``width`` means, then
+    ``width`` stds with ``uncertainty``), and the ``extra`` and ``parameters``
+    to record.
     """
-    result, extra, parameters = _run_engine(
-        signal, window_maps, window_observed, names=names, layer_weights=layer_weights,
-        patch_size=plan.patch_size, dictionary=dictionary, seed=seed,
-        show_progressbar=show_progressbar, engine_options=engine_options,
+    options = _check_engine_options(engine_options) | {
+        "patch_size": plan.patch_size, "dictionary": _dictionary_atoms(dictionary, None),
+        "seed": seed, "show_progressbar": resolve_progressbar(show_progressbar),
+        "uncertainty": False,
+    }
+    learned = _tiling.learning_pass(
+        data, observed, plan.windows, chunks=plan.chunks, spec=spec, dtype=dtype,
+        guide=guide_data, guide_names=guide_names, guide_weights=guide_weights,
+        title=_title(signal), engine_options=options,
     )
-    packed = _tiling.tile_pass(
-        tiles, _tiling.as_tiles(observed[..., None], plan.chunks), result,
-        patch_size=plan.patch_size, n_full=n_full, layer_weights=layer_weights, seed=seed,
-        sweeps=_sweeps(engine_options), uncertainty=uncertainty,
-    )
-    extra["tiling"] = {
+    if spec is None:
+        maps = _tiling.as_tiles(data, plan.chunks).astype(np.float64)
+    else:
+        maps = _tiling.layer_maps(data, observed, learned, chunks=plan.chunks, width=width,
+                                  guide=guide_data)
+    packed = _tiling.tile_pass(maps, observed, learned, patch_size=plan.patch_size,
+                               n_full=len(guide_names), seed=seed,
+                               sweeps=_sweeps(engine_options), uncertainty=uncertainty)
+    extra = {"seed": seed, "tiling": {
         "tile_size": plan.tile_size,
         "depth": plan.patch_size - 1,
         "learning_windows": plan.windows,
         "empty_tiles": _tiling.empty_tiles(observed, plan.chunks, patch_size=plan.patch_size),
-    }
-    parameters.update(tile_size=plan.tile_size, learning_positions=plan.learning_positions)
-    return packed, extra, parameters
+        "learning_pass": learned.key,
+    }}
+    parameters = {"patch_size": plan.patch_size, **engine_options, "seed": seed,
+                  "tile_size": plan.tile_size, "learning_positions": plan.learning_positions}
+    return learned, packed, extra, parameters
 
 
 def inpaint_bpfa(
@@ -318,16 +356,10 @@ def inpaint_bpfa(
         plan = _lazy_plan(layout, observed, patch_size=patch_size, dictionary=dictionary,
                           tile_size=tile_size, n_channels=1,
                           learning_positions=learning_positions, seed=recorded_seed)
-        data = _scan.to_canonical(signal.data, layout)
-        window_maps = np.stack(list(_tiling.read_windows(data, plan.windows))).astype(np.float64)
-        window_observed = _tiling.window_stack(observed, plan.windows)[..., None]
-        check_finite_samples(window_maps[window_observed])
-        tiles = _tiling.as_tiles(data, plan.chunks).astype(np.float64)
-        packed, extra, parameters = _learn_and_tile(
-            signal, observed, plan, window_maps=window_maps, window_observed=window_observed,
-            tiles=tiles, names=names, n_full=0, layer_weights=None, dictionary=dictionary,
-            seed=recorded_seed, show_progressbar=show_progressbar, uncertainty=uncertainty,
-            engine_options=engine_options,
+        _, packed, extra, parameters = _learn_and_tile(
+            signal, _scan.to_canonical(signal.data, layout), observed, plan,
+            dictionary=dictionary, seed=recorded_seed, show_progressbar=show_progressbar,
+            uncertainty=uncertainty, engine_options=engine_options,
         )
         reconstruction, std = packed[..., :1], packed[..., 1:]
     else:
@@ -350,16 +382,6 @@ def inpaint_bpfa(
 
 
 inpaint_bpfa.__doc__ += _LAZY_DOC
-
-
-def _check_counts(data, dtype):
-    """Integer counts at the top of their dtype have wrapped or saturated on acquisition."""
-    if dtype.kind in "iu" and dtype.itemsize <= 2 and data.size and data.max() >= np.iinfo(dtype).max:
-        raise ValueError(
-            f"signal: counts reach the largest {dtype} value ({np.iinfo(dtype).max}); they have "
-            "overflowed or saturated. Re-export the data with a wider integer type, or "
-            "mask the affected positions out"
-        )
 
 
 def _layer_stack(signal, layout, array, title, names):
@@ -423,10 +445,12 @@ def inpaint_bpfa3d(
         above 1 trusts the guide more, below 1 less.
     patch_size, n_atoms, n_iter, burn_in, step, dictionary, learn_dictionary, mask, seed, uncertainty, show_progressbar, lazy_output, tile_size, learning_positions
         As in :func:`inpaint_bpfa`. For a lazy result the spectral layers are
-        fitted on the sampled spectra of the learning windows (at most 8192 of
-        them, drawn with the seed). The learning pass holds the sampled spectra
-        of the windows and one window of full spectra at a time: about
-        ``learning_positions * (fraction + 1 / n_windows) * E`` values.
+        fitted on every sampled spectrum of the map, in a streaming pass (the
+        moments of the sampled spectra, summed tile by tile). The learning pass
+        holds the sampled spectra of its windows and one window of full spectra
+        at a time: about ``learning_positions * (fraction + 1 / n_windows) * E``
+        values. With ``uncertainty``, a lazy result needs ``layers`` to be an
+        int or ``"lines"`` (the number of layers of the lazy ``std``).
 
     Returns
     -------
@@ -460,54 +484,43 @@ def inpaint_bpfa3d(
                         if hasattr(guide, "metadata") else "") or "guide"]
         guide_weights = [guide_weight]
 
-    def with_guide(maps, layer_observed, guide_maps):
-        """Layer maps and their mask with the fully observed guide in front."""
-        if guide_data is None:
-            return maps, layer_observed
-        return (np.concatenate([guide_maps, maps], axis=-1),
-                np.concatenate([np.ones_like(layer_observed[..., :1]), layer_observed], -1))
-
+    spec = layer_spec(signal, layers)
     if lazy:
+        if uncertainty and spec.n_layers is None:
+            raise ValueError(
+                f"layers: a lazy result with uncertainty needs the number of layers before the "
+                f"data are read; pass layers=<int> or \"lines\", not {layers!r}"
+            )
         plan = _lazy_plan(layout, observed, patch_size=patch_size, dictionary=dictionary,
                           tile_size=tile_size, n_channels=layout.n_channels,
                           learning_positions=learning_positions, seed=recorded_seed)
-        data = _scan.to_canonical(signal.data, layout)
-        window_observed = _tiling.window_stack(observed, plan.windows)
-        spectra = np.concatenate([block[obs] for block, obs in
-                                  zip(_tiling.read_windows(data, plan.windows), window_observed)])
-        check_finite_samples(spectra)
-        _check_counts(spectra, dtype)
-        sample = _tiling.layer_sample(spectra, seed=recorded_seed)
-        layer_set = spectral_layers(signal, sample[None, None], np.ones((1, 1, len(sample)), bool),
-                                    layers=layers, seed=recorded_seed)
-        window_maps = np.zeros((*window_observed.shape, len(layer_set.names)))
-        window_maps[window_observed] = layer_set.project(spectra)
-        window_maps, window_layer_observed = with_guide(
-            window_maps, np.repeat(window_observed[..., None], window_maps.shape[-1], -1),
-            None if guide_data is None else _tiling.window_stack(guide_data, plan.windows))
-        tiles = _tiling.layer_maps(
-            _tiling.as_tiles(data, plan.chunks), layer_set,
-            None if guide_data is None else _tiling.as_tiles(guide_data, plan.chunks))
-        names = guide_names + list(layer_set.names)
-        weights = np.concatenate([guide_weights, np.ones(len(layer_set.names))])
-        packed, extra, parameters = _learn_and_tile(
-            signal, observed, plan, window_maps=window_maps,
-            window_observed=window_layer_observed, tiles=tiles, names=names, n_full=n_full,
-            layer_weights=weights, dictionary=dictionary, seed=recorded_seed,
-            show_progressbar=show_progressbar, uncertainty=uncertainty,
-            engine_options=engine_options,
+        width = n_full + spec.max_layers
+        learned, packed, extra, parameters = _learn_and_tile(
+            signal, _scan.to_canonical(signal.data, layout), observed, plan, spec=spec,
+            dtype=dtype, width=width,
+            guide_data=guide_data, guide_names=guide_names, guide_weights=guide_weights,
+            dictionary=dictionary, seed=recorded_seed, show_progressbar=show_progressbar,
+            uncertainty=uncertainty, engine_options=engine_options,
         )
-        n_layers = len(names)
-        spectra_out = _tiling.rebuild(packed[..., n_full:n_layers], layer_set)
-        layer_maps, layer_std = None, packed[..., n_layers:]
+        spectra_out = _tiling.rebuild(packed[..., :width], learned, n_full=n_full,
+                                      n_channels=layout.n_channels)
+        if spec.n_layers is not None:
+            names = guide_names + list(spec.line_names or
+                                       (f"PCA {i + 1}" for i in range(spec.n_layers)))
+            extra["layer_names"] = names
+        layer_maps = None
+        layer_std = packed[..., width:width + n_full + (spec.n_layers or 0)]
     else:
         data = scan_data(signal, layout)
         check_finite_samples(data[observed])
-        _check_counts(data[observed], dtype)
-        layer_set = spectral_layers(signal, data, observed, layers=layers, seed=recorded_seed)
-        maps, layer_observed = with_guide(
-            layer_set.maps, np.repeat(observed[..., None], layer_set.maps.shape[-1], axis=-1),
-            guide_data)
+        check_counts(data[observed], dtype)
+        layer_set = spectral_layers(signal, data, observed, layers=layers)
+        maps = layer_set.maps_of(data, observed)
+        layer_observed = np.repeat(observed[..., None], maps.shape[-1], axis=-1)
+        if guide_data is not None:
+            maps = np.concatenate([guide_data, maps], axis=-1)
+            layer_observed = np.concatenate([np.ones_like(layer_observed[..., :1]),
+                                             layer_observed], axis=-1)
         names = guide_names + list(layer_set.names)
         weights = np.concatenate([guide_weights, np.ones(len(layer_set.names))])
         result, extra, parameters = _run_engine(
@@ -519,10 +532,10 @@ def inpaint_bpfa3d(
         layer_maps, layer_std = result.reconstruction, result.std
 
     parameters.update(layers=str(layers), guide_weight=guide_weight,
-                      guide="None" if guide_data is None else names[0])
+                      guide="None" if guide_data is None else guide_names[0])
     if layer_maps is not None:
         extra["layers"] = _layer_stack(signal, layout, layer_maps, "BPFA layer maps", names)
-    extra["layer_kind"] = layer_set.kind
+    extra["layer_kind"] = spec.kind
     if uncertainty:
         extra["std"] = _layer_stack(signal, layout, layer_std,
                                     "BPFA layer maps, posterior std", names)
@@ -536,6 +549,14 @@ inpaint_bpfa3d.__doc__ += _LAZY_DOC
 def get_dictionary(signal):
     """The BPFA dictionary stored with a reconstruction.
 
+    For a lazy result, this also records what its learning pass found in
+    ``metadata.Reconstruction`` (``dictionary``, ``noise_std``, ``atoms_used``,
+    ``trace``, ``runtime``, ``layer_names``). The learning pass of a result
+    computed in this process (threaded scheduler) is at hand; otherwise, while
+    the result is still lazy, its streaming and learning passes run here (not
+    the tiles) and the result's graph keeps what they found, so that a later
+    ``compute()`` or ``save()`` does not run them again.
+
     Parameters
     ----------
     signal : hyperspy.signal.BaseSignal
@@ -547,6 +568,8 @@ def get_dictionary(signal):
     BPFADictionary
     """
     dictionary = signal.metadata.get_item("Reconstruction.dictionary")
+    if dictionary is None and signal.metadata.has_item("Reconstruction.tiling.learning_pass"):
+        dictionary = _record_learning_pass(signal)
     if dictionary is None:
         raise ValueError("signal: no metadata.Reconstruction.dictionary; it is not a BPFA result")
     if not isinstance(dictionary, BPFADictionary):
@@ -555,3 +578,27 @@ def get_dictionary(signal):
         dictionary = BPFADictionary(dictionary.data, axes=_scan.axis_dicts(dictionary),
                                     metadata=dictionary.metadata.as_dictionary())
     return dictionary
+
+
+def _record_learning_pass(signal):
+    """Record the learning pass of a lazy result in its metadata; returns the dictionary."""
+    node = signal.metadata.Reconstruction
+    key = node.tiling.learning_pass
+    learned = _tiling.recall(key)
+    if learned is None:
+        graph = signal.data.__dask_graph__() if signal._lazy else {}
+        if key not in graph:
+            raise ValueError(
+                "signal: the learning pass of this lazy result was computed elsewhere (a "
+                "distributed cluster, another process) and is not in its graph any more; call "
+                "get_dictionary(result) before compute() or save() to record it"
+            )
+        learned = Delayed(key, graph).compute()
+    record = _record(learned.result, names=learned.names, title=learned.title,
+                     runtime=learned.runtime)
+    for name, value in record.items():
+        node.set_item(name, value)
+    for lazy_signal in (signal, node.get_item("std")):
+        if lazy_signal is not None and lazy_signal._lazy:
+            lazy_signal.data = _tiling.bind(lazy_signal.data, key, learned)
+    return record["dictionary"]

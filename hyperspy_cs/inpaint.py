@@ -131,8 +131,8 @@ def inpaint(signal, method="cubic", *, mask=None, layers="auto", seed=None, lazy
         result = function(data, observed, **kwargs)
         extra = {}
     else:
-        layer_set = spectral_layers(signal, data, observed, layers=layers, seed=recorded_seed)
-        maps = function(layer_set.maps, observed, **kwargs)
+        layer_set = spectral_layers(signal, data, observed, layers=layers)
+        maps = function(layer_set.maps_of(data, observed), observed, **kwargs)
         result = layer_set.rebuild(maps)
         extra = {"layer_names": layer_set.names, "layer_kind": layer_set.kind}
     extra.update(runtime=time.perf_counter() - start, seed=recorded_seed)

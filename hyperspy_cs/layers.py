@@ -8,35 +8,39 @@ linear map from layers to spectra, fitted by least squares on the sampled
 positions: for PCA layers that is exactly the inverse transform, for line maps it
 is the best linear predictor of the spectrum from its line intensities.
 
-Both directions are linear (a PCA score and an exspy line intensity are each a
-weighted sum of channels), so a fitted :class:`SpectralLayers` maps any block of
-spectra to layers and back on its own: a lazy reconstruction fits it once on a
-sample and applies it tile by tile (:mod:`hyperspy_cs._tiling`).
+Everything is fitted from the moments of the sampled spectra: their count, sum
+and sum of outer products, ``M = sum [1, x]^T [1, x]`` (``(E + 1, E + 1)``). The
+PCA is the eigen-decomposition of the covariance, and the least-squares rebuild
+is solved from its normal equations. Moments add up over blocks, so a map larger
+than memory gets them in one streaming pass (:mod:`hyperspy_cs._tiling`) and is
+fitted exactly as if it were in memory. Both directions are linear, so a fitted
+:class:`SpectralLayers` maps any block of spectra to layers and back on its own.
 """
 
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
-from sklearn.utils.extmath import randomized_svd
+import scipy.linalg
 
-from ._reconstruct import eager_class
+from ._reconstruct import check_finite_samples, eager_class
 from .subsample import is_count_data
 
-__all__ = ["SpectralLayers", "spectral_layers"]
+__all__ = ["SpectralLayers", "LayerSpec", "layer_spec", "spectral_moments", "fit_layers",
+           "spectral_layers", "check_counts"]
 
-_MAX_PCA_LAYERS = 16
-# Spectra converted to float64 at once by SpectralLayers.project (4 MiB at 512 channels).
-_PROJECT_ROWS = 1024
+MAX_PCA_LAYERS = 16
+# Spectra converted to float64 at once (4 MiB at 512 channels): a tile of integer
+# counts never exists in float64 all at once.
+_ROWS = 1024
 
 
 @dataclass
 class SpectralLayers:
-    """Layer maps of a spectrum image and the linear map back to spectra.
+    """The linear maps between spectra and their layers.
 
     Attributes
     ----------
-    maps : numpy.ndarray, shape (F, R, C, L)
-        Layer values; only entries at observed positions are meaningful.
     names : list of str
         One name per layer.
     rebuild_matrix : numpy.ndarray, shape (L + 1, E)
@@ -44,11 +48,9 @@ class SpectralLayers:
     kind : str
         ``"pca"`` or ``"lines"``.
     projection : numpy.ndarray, shape (E + 1, L)
-        ``layers = [1, spectrum] @ projection``: the layer values of any spectrum
-        (``maps`` holds them for the observed ones).
+        ``layers = [1, spectrum] @ projection``.
     """
 
-    maps: np.ndarray
     names: list
     rebuild_matrix: np.ndarray
     kind: str
@@ -61,48 +63,155 @@ class SpectralLayers:
         return maps @ matrix[1:] + matrix[0]
 
     def project(self, spectra):
-        """Layer values ``(..., L)`` float64 of spectra ``(..., E)``.
-
-        Converted to float64 ``_PROJECT_ROWS`` spectra at a time, so that a tile
-        of integer counts never exists in float64 all at once.
-        """
+        """Layer values ``(..., L)`` float64 of spectra ``(..., E)``."""
         spectra = np.asarray(spectra)
         flat = spectra.reshape(-1, spectra.shape[-1])
         out = np.empty((flat.shape[0], self.projection.shape[1]))
-        for start in range(0, flat.shape[0], _PROJECT_ROWS):
-            rows = flat[start:start + _PROJECT_ROWS].astype(np.float64)
-            out[start:start + _PROJECT_ROWS] = rows @ self.projection[1:] + self.projection[0]
-        return out.reshape(*spectra.shape[:-1], -1)
+        for start in range(0, flat.shape[0], _ROWS):
+            rows = flat[start:start + _ROWS].astype(np.float64)
+            out[start:start + _ROWS] = rows @ self.projection[1:] + self.projection[0]
+        return out.reshape(*spectra.shape[:-1], out.shape[1])
+
+    def maps_of(self, data, observed):
+        """Layer maps ``(F, R, C, L)`` of spectra ``(F, R, C, E)``: zero where not ``observed``."""
+        maps = np.zeros((*observed.shape, len(self.names)))
+        maps[observed] = self.project(data[observed])
+        return maps
 
 
-def _pca_scores(spectra, weights, n_components, seed):
-    """PCA scores of weighted, centred spectra; ``n_components="auto"`` keeps those above noise.
+@dataclass(frozen=True)
+class LayerSpec:
+    """What to fit, checked before any data are read (see :func:`layer_spec`)."""
 
-    For Poisson counts scaled by ``1 / sqrt(mean spectrum)`` the noise variance is
-    1 in every channel, so components whose variance exceeds the Marchenko-Pastur
-    edge ``(1 + sqrt(E / n))**2`` of pure noise carry signal.
+    kind: str
+    n_components: object  # "auto" or an int (PCA)
+    counts: bool  # Poisson-scaled PCA
+    line_weights: np.ndarray | None = None  # (E, L) for "lines"
+    line_names: tuple = ()
 
-    Returns the scores ``(n, L)`` and the projection ``(E + 1, L)`` that gives
-    them from ``[1, spectrum]``.
+    @property
+    def max_layers(self):
+        """The most layers the fit can give."""
+        if self.kind == "lines":
+            return len(self.line_names)
+        return MAX_PCA_LAYERS if self.n_components == "auto" else self.n_components
+
+    @property
+    def n_layers(self):
+        """The number of layers, or None when the data decide it (``"auto"``)."""
+        return None if self.n_components == "auto" else self.max_layers
+
+
+def layer_spec(signal, layers="auto"):
+    """Check ``layers`` against ``signal`` (metadata and channel count only).
+
+    Parameters
+    ----------
+    signal : hyperspy.signal.BaseSignal
+        The spectrum image (its signal type and X-ray lines; its data are not read).
+    layers : {"auto", "pca", "lines"} or int
+        ``"pca"`` (alias ``"auto"``): PCA scores of the sampled spectra (Poisson
+        scaled for counts), as many as stand above the noise (at most 16); an
+        int asks for that many components. ``"lines"``: X-ray line intensities
+        from ``metadata.Sample.xray_lines`` (exspy ``get_lines_intensity``).
+
+    Returns
+    -------
+    LayerSpec
     """
-    n, n_channels = spectra.shape
-    scaled = spectra * weights
-    centred = scaled - scaled.mean(axis=0)
-    k_max = min(_MAX_PCA_LAYERS, n - 1, n_channels) if n_components == "auto" else n_components
-    if k_max < 1:
-        raise ValueError("layers: too few sampled positions for a PCA")
-    _, singular, components = randomized_svd(centred, k_max, n_iter=6, random_state=seed)
-    variance = singular**2 / max(n - 1, 1)
-    if n_components == "auto":
+    n_channels = signal.axes_manager.signal_axes[0].size
+    counts = is_count_data(signal)
+    if isinstance(layers, numbers.Integral) and not isinstance(layers, bool):
+        if not 1 <= layers <= n_channels:
+            raise ValueError(
+                f"layers: expected between 1 and {n_channels} PCA components, got {layers}"
+            )
+        return LayerSpec("pca", int(layers), counts)
+    if isinstance(layers, str) and layers in ("auto", "pca"):
+        return LayerSpec("pca", "auto", counts)
+    if isinstance(layers, str) and layers == "lines":
+        weights, names = _line_windows(signal)
+        return LayerSpec("lines", None, counts, weights, tuple(names))
+    raise ValueError(f'layers: expected "auto", "pca", "lines" or an int, got {layers!r}')
+
+
+def spectral_moments(spectra):
+    """``M = sum [1, x]^T [1, x]`` over spectra ``(n, E)``: shape ``(E + 1, E + 1)``, float64.
+
+    ``M[0, 0]`` is the count, ``M[0, 1:]`` the sum, ``M[1:, 1:]`` the sum of
+    outer products. Moments of blocks add up.
+    """
+    spectra = np.asarray(spectra)
+    flat = spectra.reshape(-1, spectra.shape[-1])
+    moments = np.zeros((flat.shape[1] + 1,) * 2)
+    for start in range(0, flat.shape[0], _ROWS):
+        rows = flat[start:start + _ROWS].astype(np.float64)
+        augmented = np.hstack([np.ones((rows.shape[0], 1)), rows])
+        moments += augmented.T @ augmented
+    return moments
+
+
+def _pca_projection(moments, spec):
+    """Projection ``(E + 1, L)`` onto the leading principal components.
+
+    Poisson counts are scaled by ``1 / sqrt(mean spectrum)``, which makes the noise
+    variance 1 in every channel, so components whose variance exceeds the
+    Marchenko-Pastur edge ``(1 + sqrt(E / n))**2`` of pure noise carry signal
+    (``"auto"``). Each component's sign makes its largest loading positive.
+    """
+    n, n_channels = moments[0, 0], moments.shape[0] - 1
+    mean = moments[0, 1:] / n
+    covariance = (moments[1:, 1:] - n * np.outer(mean, mean)) / max(n - 1, 1)
+    weights = 1.0 / np.sqrt(np.maximum(mean, 1e-3)) if spec.counts else np.ones(n_channels)
+    auto = spec.n_components == "auto"
+    k_max = min(MAX_PCA_LAYERS, int(n) - 1, n_channels) if auto else spec.n_components
+    if k_max < 1 or k_max > n - 1:
+        raise ValueError(
+            f"layers: {int(n)} sampled spectra are too few for {k_max} PCA components"
+        )
+    variance, vectors = scipy.linalg.eigh(covariance * np.outer(weights, weights),
+                                          subset_by_index=[n_channels - k_max, n_channels - 1])
+    variance, vectors = variance[::-1], vectors[:, ::-1]
+    vectors *= np.sign(vectors[np.abs(vectors).argmax(axis=0), np.arange(k_max)])
+    n_kept = k_max
+    if auto:
         edge = (1 + np.sqrt(n_channels / n)) ** 2
-        n_components = int(np.clip((variance > edge).sum(), 1, k_max))
-    basis = components[:n_components].T
-    projection = np.vstack([-(scaled.mean(axis=0) @ basis), weights[:, None] * basis])
-    return centred @ basis, projection
+        n_kept = int(np.clip((variance > edge).sum(), 1, k_max))
+    basis = vectors[:, :n_kept]
+    return np.vstack([-((mean * weights) @ basis), weights[:, None] * basis])
 
 
-def spectral_layers(signal, data, observed, *, layers="auto", seed=0):
-    """Layer maps of a spectrum image from its observed spectra.
+def fit_layers(spec, moments):
+    """Fit the layers of ``spec`` from the moments of the sampled spectra.
+
+    Parameters
+    ----------
+    spec : LayerSpec
+    moments : numpy.ndarray, shape (E + 1, E + 1)
+        :func:`spectral_moments` of the sampled spectra (summed over blocks).
+
+    Returns
+    -------
+    SpectralLayers
+    """
+    moments = np.asarray(moments, dtype=np.float64)
+    check_finite_samples(moments)
+    if spec.kind == "pca":
+        projection = _pca_projection(moments, spec)
+        names = [f"PCA {i + 1}" for i in range(projection.shape[1])]
+    else:
+        projection = np.vstack([np.zeros(len(spec.line_names)), spec.line_weights])
+        names = list(spec.line_names)
+    # Least squares of the spectra on [1, layers], from the normal equations:
+    # [1, layers] = [1, x] @ design.
+    design = np.column_stack([np.eye(moments.shape[0], 1), projection])
+    rebuild_matrix, *_ = np.linalg.lstsq(design.T @ moments @ design,
+                                         design.T @ moments[:, 1:], rcond=None)
+    return SpectralLayers(names, rebuild_matrix, spec.kind, projection)
+
+
+def spectral_layers(signal, data, observed, *, layers="auto"):
+    """Fit the layers of a spectrum image on its observed spectra (in memory).
 
     Parameters
     ----------
@@ -113,47 +222,24 @@ def spectral_layers(signal, data, observed, *, layers="auto", seed=0):
     observed : numpy.ndarray of bool, shape (F, R, C)
         Measured positions; nothing else is read.
     layers : {"auto", "pca", "lines"} or int
-        ``"pca"`` (alias ``"auto"``): PCA scores of the observed spectra (Poisson
-        scaled for counts), as many as stand above the noise (at most 16); an
-        int asks for that many components. ``"lines"``: X-ray line intensities
-        from ``metadata.Sample.xray_lines`` (exspy ``get_lines_intensity``).
-    seed : int
-        Seed of the randomized SVD.
+        See :func:`layer_spec`.
 
     Returns
     -------
     SpectralLayers
     """
-    spectra = data[observed].astype(np.float64)
-    if isinstance(layers, (int, np.integer)) and not isinstance(layers, bool):
-        if not 1 <= layers <= min(spectra.shape):
-            raise ValueError(
-                f"layers: expected between 1 and {min(spectra.shape)} PCA components, got {layers}"
-            )
-        kind, n_components = "pca", int(layers)
-    elif layers in ("auto", "pca"):
-        kind, n_components = "pca", "auto"
-    elif layers == "lines":
-        kind = "lines"
-    else:
-        raise ValueError(f'layers: expected "auto", "pca", "lines" or an int, got {layers!r}')
+    return fit_layers(layer_spec(signal, layers), spectral_moments(data[observed]))
 
-    if kind == "pca":
-        weights = np.ones(spectra.shape[1])
-        if is_count_data(signal):
-            weights = 1.0 / np.sqrt(np.maximum(spectra.mean(axis=0), 1e-3))
-        scores, projection = _pca_scores(spectra, weights, n_components, seed)
-        names = [f"PCA {i + 1}" for i in range(scores.shape[1])]
-    else:
-        line_weights, names = _line_windows(signal)
-        scores = spectra @ line_weights
-        projection = np.vstack([np.zeros(len(names)), line_weights])
 
-    maps = np.zeros((*observed.shape, scores.shape[1]))
-    maps[observed] = scores
-    design = np.hstack([np.ones((scores.shape[0], 1)), scores])
-    rebuild_matrix, *_ = np.linalg.lstsq(design, spectra, rcond=None)
-    return SpectralLayers(maps, names, rebuild_matrix, kind, projection)
+def check_counts(spectra, dtype):
+    """Integer counts at the top of their dtype have wrapped or saturated on acquisition."""
+    if (dtype.kind in "iu" and dtype.itemsize <= 2 and np.size(spectra)
+            and np.max(spectra) >= np.iinfo(dtype).max):
+        raise ValueError(
+            f"signal: counts reach the largest {dtype} value ({np.iinfo(dtype).max}); they have "
+            "overflowed or saturated. Re-export the data with a wider integer type, or "
+            "mask the affected positions out"
+        )
 
 
 def _line_windows(signal):

@@ -3,7 +3,7 @@ import pytest
 
 import hyperspy_cs as cs
 from hyperspy_cs import _scan
-from hyperspy_cs.layers import spectral_layers
+from hyperspy_cs.layers import layer_spec, spectral_layers, spectral_moments
 
 
 @pytest.fixture(scope="module")
@@ -23,9 +23,10 @@ def test_pca_layers_rebuild_the_expected_spectra(eds):
     layout, data = canonical(si)
     observed = np.ones(data.shape[:3], bool)
     layers = spectral_layers(si, data, observed, layers="auto")
+    maps = layers.maps_of(data, observed)
     # Three phases plus the mixing at grain boundaries: a few components stand above noise.
-    assert 2 <= layers.maps.shape[-1] <= 8
-    rebuilt = layers.rebuild(layers.maps)
+    assert 2 <= maps.shape[-1] <= 8
+    rebuilt = layers.rebuild(maps)
     expected = truth.spectrum_image.data.reshape(data.shape)
     # Projection on the signal subspace removes most of the Poisson noise.
     assert np.mean((rebuilt - expected) ** 2) < 0.2 * np.mean((data - expected) ** 2)
@@ -38,9 +39,9 @@ def test_layers_read_only_observed_positions(eds):
     observed[:, ::2, ::2] = True
     garbage = data.copy()
     garbage[~observed] = 1e6
-    a = spectral_layers(si, data, observed, layers=4, seed=0)
-    b = spectral_layers(si, garbage, observed, layers=4, seed=0)
-    assert np.allclose(a.maps[observed], b.maps[observed])
+    a = spectral_layers(si, data, observed, layers=4)
+    b = spectral_layers(si, garbage, observed, layers=4)
+    assert np.allclose(a.maps_of(data, observed), b.maps_of(garbage, observed))
     assert np.allclose(a.rebuild_matrix, b.rebuild_matrix)
 
 
@@ -51,7 +52,7 @@ def test_line_layers_are_exspy_line_intensities(eds):
     layers = spectral_layers(si, data, observed, layers="lines")
     assert layers.names == list(si.metadata.Sample.xray_lines)
     expected = np.stack([m.data for m in si.get_lines_intensity()], axis=-1)
-    assert np.allclose(layers.maps[0], expected)
+    assert np.allclose(layers.maps_of(data, observed)[0], expected)
 
 
 def test_bad_layers(eds):
@@ -66,3 +67,45 @@ def test_bad_layers(eds):
     del plain.metadata.Sample
     with pytest.raises(ValueError, match="elements"):
         spectral_layers(plain, data, observed, layers="lines")
+
+
+def test_moments_of_blocks_add_up_to_the_moments_of_the_map(eds):
+    si, _ = eds
+    _, data = canonical(si)
+    spectra = data.reshape(-1, data.shape[-1])
+    whole = spectral_moments(spectra)
+    assert np.allclose(spectral_moments(spectra[:300]) + spectral_moments(spectra[300:]), whole)
+    assert whole[0, 0] == len(spectra) and np.allclose(whole[0, 1:], spectra.sum(axis=0))
+
+
+def test_pca_from_moments_is_the_pca_of_the_spectra(eds):
+    si, _ = eds
+    _, data = canonical(si)
+    observed = np.ones(data.shape[:3], bool)
+    layers = spectral_layers(si, data, observed, layers=4)
+    spectra = data[observed]
+    # Poisson-scaled, centred spectra: their leading right singular vectors.
+    weights = 1 / np.sqrt(np.maximum(spectra.mean(axis=0), 1e-3))  # as fitted: empty channels
+    scaled = spectra * weights
+    centred = scaled - scaled.mean(axis=0)
+    _, _, vt = np.linalg.svd(centred, full_matrices=False)
+    expected = centred @ vt[:4].T
+    scores = layers.project(spectra)
+    signs = np.sign(np.sum(scores * expected, axis=0))
+    assert np.allclose(scores, expected * signs, atol=1e-6 * np.abs(expected).max())
+    # The rebuild is the inverse transform: exact on the kept subspace.
+    rebuilt = layers.rebuild(scores, dtype=np.float64)
+    assert np.allclose(rebuilt, (expected @ vt[:4] + scaled.mean(axis=0)) / weights)
+
+
+def test_line_rebuild_is_the_least_squares_fit(eds):
+    si, _ = eds
+    _, data = canonical(si)
+    observed = np.zeros(data.shape[:3], bool)
+    observed[:, ::3] = True
+    layers = spectral_layers(si, data, observed, layers="lines")
+    spectra = data[observed]
+    design = np.hstack([np.ones((len(spectra), 1)), layers.project(spectra)])
+    expected, *_ = np.linalg.lstsq(design, spectra, rcond=None)
+    assert np.allclose(layers.rebuild_matrix, expected, atol=1e-8 * np.abs(expected).max())
+    assert layer_spec(si, "lines").n_layers == len(layers.names)

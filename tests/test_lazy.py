@@ -69,25 +69,43 @@ def bpfa3d(signal, bse, **options):
     return signal.inpaint_bpfa3d(**{**kwargs, **options})
 
 
-def test_lazy_in_lazy_out_reads_only_the_learning_windows(eds):
+def test_nothing_is_read_until_compute(eds):
     sub, bse, _ = eds
     lazy, reads = counting(sub, (16, 16, 32))
     rec = bpfa3d(lazy, bse, tile_size=24)
     assert rec._lazy and isinstance(rec.data, da.Array)
     assert type(rec) is type(lazy) and rec.data.shape == sub.data.shape
+    assert not reads
     windows = rec.metadata.Reconstruction.tiling.learning_windows
-    # One 32 x 32 window of the 64 x 64 map, aligned on the 16 px chunks: 4 of the
-    # 16 chunks are read by the learning pass, and nothing else until compute().
     assert windows.shape == (1, 5) and windows[0, 2] - windows[0, 1] == 32
-    assert len(reads) == 4
     rec.compute()
-    assert len(reads) > 16 and not rec._lazy
+    # The streaming pass reads the 16 chunks of the map, the learning pass the 4
+    # chunks of its one 32 x 32 window, the tile pass the 16 chunks again.
+    assert len(reads) == 36 and not rec._lazy
     node = rec.metadata.Reconstruction
     assert node.method == "BPFA3D" and node.seed == 2 and node.parameters.tile_size == 24
+    # The learning pass ran in this process: its record needs no more reading.
     assert cs.get_dictionary(rec).axes_manager.signal_shape == (5, 5, 4)
+    assert len(reads) == 36
     assert node.trace.gamma_e.shape == (FAST["n_iter"],) and np.all(node.noise_std > 0)
+    assert node.layer_names == [bse.metadata.General.title, "PCA 1", "PCA 2", "PCA 3"]
     # The rebuilt spectra carry the X-ray lines where the map was not measured.
     assert rec.data[~cs.get_mask(sub)].sum(axis=-1).min() > 0
+
+
+def test_dictionary_before_compute_runs_the_learning_pass_once(eds):
+    sub, bse, _ = eds
+    lazy, reads = counting(sub, (16, 16, 32))
+    rec = bpfa3d(lazy, bse, tile_size=24, layers="auto", seed=5)
+    dictionary = cs.get_dictionary(rec)
+    assert len(reads) == 20 and rec._lazy
+    n_layers = dictionary.axes_manager.signal_shape[2]
+    assert rec.metadata.Reconstruction.layer_names[0] == bse.metadata.General.title
+    assert len(rec.metadata.Reconstruction.layer_names) == n_layers >= 3
+    data = rec.data.compute()
+    assert len(reads) == 36  # the tiles only
+    again = bpfa3d(sub, bse, tile_size=24, layers="auto", seed=5, lazy_output=True)
+    assert np.array_equal(again.data.compute(), data)
 
 
 def test_eager_input_with_lazy_output_is_not_modified(eds):
@@ -196,9 +214,11 @@ def test_save_is_lazy_and_a_failed_compute_leaves_the_input_file_intact(eds, tmp
     sub.save(source, chunks=(16, 16, 32))
     lazy = hs.load(source, lazy=True)
     rec = bpfa3d(lazy, bse, tile_size=16)
+    dictionary = cs.get_dictionary(rec)  # recorded before saving: it goes in the file
     rec.save(tmp_path / "out.zspy", chunks=(16, 16, 32))
     back = hs.load(tmp_path / "out.zspy", lazy=True)
     assert np.array_equal(back.data.compute(), rec.data.compute())
+    assert np.array_equal(cs.get_dictionary(back).data, dictionary.data)
 
     calls = []
     engine = _tiling.bpfa
@@ -239,7 +259,28 @@ def test_bad_lazy_arguments(eds):
         bpfa3d(sub, bse, lazy_output=True, learning_positions=10)
     with pytest.raises(TypeError, match="lazy_output"):
         bpfa3d(sub, bse, lazy_output="yes")
+    with pytest.raises(ValueError, match="layers=<int>"):
+        bpfa3d(sub, bse, lazy_output=True, layers="auto", uncertainty=True)
+    # Bad values are found when the graph runs.
     nan = sub.as_lazy()
     nan.data = da.where(da.arange(64)[:, None, None] == 0, np.nan, nan.data.astype(float))
+    rec = nan.inpaint_bpfa3d(guide=bse, layers=3, patch_size=5, learning_positions=4096, **FAST)
     with pytest.raises(ValueError, match="NaN"):
-        nan.inpaint_bpfa3d(guide=bse, layers=3, patch_size=5, learning_positions=4096, **FAST)
+        rec.compute()
+    saturated = sub.deepcopy()
+    saturated.change_dtype(np.uint16)
+    row, col = np.argwhere(cs.get_mask(sub))[0]
+    saturated.data[row, col, 0] = 65535
+    rec = saturated.as_lazy().inpaint_bpfa3d(guide=bse, layers=3, patch_size=5, **FAST)
+    with pytest.raises(ValueError, match="overflowed or saturated"):
+        rec.compute()
+
+
+def test_dictionary_of_a_learning_pass_run_elsewhere(eds):
+    sub, bse, _ = eds
+    rec = bpfa3d(sub, bse, lazy_output=True, tile_size=32)
+    rec.compute()
+    _tiling._LEARNED.clear()  # as if it had run on a distributed cluster
+    with pytest.raises(ValueError, match="before compute"):
+        cs.get_dictionary(rec)
+
