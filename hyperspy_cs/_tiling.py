@@ -54,6 +54,7 @@ import numpy as np
 
 from ._bpfa import bpfa
 from ._reconstruct import check_finite_samples
+from .guide import with_guide
 from .layers import check_counts, fit_layers, spectral_moments
 
 __all__ = ["tile_size_for", "check_learning_positions", "learning_windows", "tile_chunks",
@@ -363,12 +364,8 @@ def _learn(source, observed, windows, chunks, spec, dtype, guide_windows, guide_
         check_finite_samples(values)
         maps[index][window_observed[index]] = (values if layer_set is None
                                                else layer_set.project(values))
-    layer_observed = np.repeat(window_observed[..., None], maps.shape[-1], axis=-1)
-    if guide_windows is not None:
-        maps = np.concatenate([guide_windows, maps], axis=-1)
-        layer_observed = np.concatenate([np.ones_like(layer_observed[..., :1]), layer_observed],
-                                        axis=-1)
-    weights = np.concatenate([guide_weights, np.ones(len(names))])
+    maps, layer_observed, weights = with_guide(maps, window_observed, guide_windows,
+                                               guide_weights)
     start = time.perf_counter()
     result = bpfa(maps, layer_observed, layer_weights=weights, **engine_options)
     learned = LearningPass(dataclasses.replace(result, reconstruction=None, std=None),

@@ -30,7 +30,7 @@ from ._validate import (
     resolve_progressbar,
 )
 from .dictionary import BPFADictionary
-from .guide import check_guide
+from .guide import check_guide, with_guide
 from .layers import check_counts, layer_spec, spectral_layers
 
 __all__ = ["inpaint_bpfa", "inpaint_bpfa3d", "get_dictionary"]
@@ -486,7 +486,7 @@ def inpaint_bpfa3d(
 
     spec = layer_spec(signal, layers)
     if lazy:
-        if uncertainty and spec.n_layers is None:
+        if uncertainty and spec.names is None:
             raise ValueError(
                 f"layers: a lazy result with uncertainty needs the number of layers before the "
                 f"data are read; pass layers=<int> or \"lines\", not {layers!r}"
@@ -504,25 +504,19 @@ def inpaint_bpfa3d(
         )
         spectra_out = _tiling.rebuild(packed[..., :width], learned, n_full=n_full,
                                       n_channels=layout.n_channels)
-        if spec.n_layers is not None:
-            names = guide_names + list(spec.line_names or
-                                       (f"PCA {i + 1}" for i in range(spec.n_layers)))
+        if spec.names is not None:
+            names = guide_names + spec.names
             extra["layer_names"] = names
         layer_maps = None
-        layer_std = packed[..., width:width + n_full + (spec.n_layers or 0)]
+        layer_std = packed[..., width:width + n_full + len(spec.names or ())]
     else:
         data = scan_data(signal, layout)
         check_finite_samples(data[observed])
         check_counts(data[observed], dtype)
         layer_set = spectral_layers(signal, data, observed, layers=layers)
-        maps = layer_set.maps_of(data, observed)
-        layer_observed = np.repeat(observed[..., None], maps.shape[-1], axis=-1)
-        if guide_data is not None:
-            maps = np.concatenate([guide_data, maps], axis=-1)
-            layer_observed = np.concatenate([np.ones_like(layer_observed[..., :1]),
-                                             layer_observed], axis=-1)
+        maps, layer_observed, weights = with_guide(layer_set.maps_of(data, observed), observed,
+                                                   guide_data, guide_weights)
         names = guide_names + list(layer_set.names)
-        weights = np.concatenate([guide_weights, np.ones(len(layer_set.names))])
         result, extra, parameters = _run_engine(
             signal, maps, layer_observed, names=names, layer_weights=weights,
             patch_size=patch_size, dictionary=dictionary, seed=recorded_seed,

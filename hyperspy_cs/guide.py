@@ -4,7 +4,7 @@ import numpy as np
 
 from . import _scan
 
-__all__ = ["check_guide", "resample_guide"]
+__all__ = ["check_guide", "resample_guide", "with_guide"]
 
 
 def _field_of_view(axes):
@@ -107,3 +107,30 @@ def check_guide(guide, layout):
         raise ValueError("guide: contains NaN or inf; a guide must be fully and validly sampled")
     data = np.broadcast_to(data, layout.mask_shape).reshape(layout.n_frames, *layout.scan_shape)
     return data.astype(np.float64)[..., np.newaxis]
+
+
+def with_guide(maps, observed, guide, guide_weights):
+    """Layer maps with the fully observed guide (if any) in front, for the engine.
+
+    Parameters
+    ----------
+    maps : numpy.ndarray, shape (..., L)
+        Spectral layer values.
+    observed : numpy.ndarray of bool, shape (...)
+        Where they were measured.
+    guide : numpy.ndarray, shape (..., 1), or None
+    guide_weights : sequence of float
+        The guide's likelihood weight (empty without a guide).
+
+    Returns
+    -------
+    maps, layer_observed, layer_weights : numpy.ndarray
+        Shapes ``(..., N)``, ``(..., N)`` and ``(N,)`` with ``N = L`` plus the guide.
+    """
+    layer_observed = np.repeat(observed[..., None], maps.shape[-1], axis=-1)
+    weights = np.concatenate([guide_weights, np.ones(maps.shape[-1])])
+    if guide is None:
+        return maps, layer_observed, weights
+    return (np.concatenate([guide, maps], axis=-1),
+            np.concatenate([np.ones_like(layer_observed[..., :1]), layer_observed], axis=-1),
+            weights)

@@ -97,9 +97,15 @@ class LayerSpec:
         return MAX_PCA_LAYERS if self.n_components == "auto" else self.n_components
 
     @property
-    def n_layers(self):
-        """The number of layers, or None when the data decide it (``"auto"``)."""
-        return None if self.n_components == "auto" else self.max_layers
+    def names(self):
+        """The layer names, or None when the data decide how many (``"auto"``)."""
+        if self.kind == "lines":
+            return list(self.line_names)
+        return None if self.n_components == "auto" else _pca_names(self.n_components)
+
+
+def _pca_names(n_components):
+    return [f"PCA {i + 1}" for i in range(n_components)]
 
 
 def layer_spec(signal, layers="auto"):
@@ -198,7 +204,7 @@ def fit_layers(spec, moments):
     check_finite_samples(moments)
     if spec.kind == "pca":
         projection = _pca_projection(moments, spec)
-        names = [f"PCA {i + 1}" for i in range(projection.shape[1])]
+        names = _pca_names(projection.shape[1])
     else:
         projection = np.vstack([np.zeros(len(spec.line_names)), spec.line_weights])
         names = list(spec.line_names)

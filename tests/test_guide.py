@@ -4,7 +4,7 @@ import pytest
 
 import hyperspy_cs as cs
 from hyperspy_cs import _scan
-from hyperspy_cs.guide import check_guide
+from hyperspy_cs.guide import check_guide, with_guide
 
 
 @pytest.fixture
@@ -45,3 +45,18 @@ def test_check_guide_broadcasts_to_frames(si_and_bse):
     assert guide.shape == (2, 20, 30, 1)
     with pytest.raises(TypeError, match="real numeric"):
         check_guide(np.ones((20, 30), complex), layout)
+
+
+def test_with_guide_puts_the_fully_observed_guide_first():
+    maps = np.arange(2 * 3 * 4 * 2, dtype=float).reshape(2, 3, 4, 2)
+    observed = np.zeros((2, 3, 4), bool)
+    observed[:, ::2] = True
+    guide = np.full((2, 3, 4, 1), -1.0)
+    stacked, layer_observed, weights = with_guide(maps, observed, guide, [2.5])
+    assert np.array_equal(stacked[..., 0], guide[..., 0])
+    assert np.array_equal(stacked[..., 1:], maps)
+    assert layer_observed[..., 0].all()
+    assert np.array_equal(layer_observed[..., 1:], np.stack([observed] * 2, axis=-1))
+    assert weights.tolist() == [2.5, 1.0, 1.0]
+    plain, plain_observed, plain_weights = with_guide(maps, observed, None, [])
+    assert plain is maps and plain_observed.shape == maps.shape and plain_weights.tolist() == [1, 1]
