@@ -45,7 +45,7 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   level and the sparsity are learned). Growing the patch set in rounds, as in
   Zhou's code, made the first rounds over-fit (-0.6 dB here) and is not used.
 - **Normalisation.** Per layer, from the observed entries only:
-  ``x_norm = (x - mean) / std`` (``std = 1`` for a constant layer), so that one
+  ``x_norm = (x - mean) / std`` (``|mean|``, else 1, for a constant layer), so that one
   ``gamma_e`` serves all layers and a dictionary transfers between images.
 
 Reproducibility: per-patch random numbers come from a counter-based generator keyed
@@ -63,13 +63,16 @@ from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
 from hyperspy_cs import _bpfa_kernels as _kern
+from hyperspy_cs._validate import check_bool, check_positive_int
 
-__all__ = ["BPFAResult", "bpfa"]
+__all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "bpfa", "resolve_sweeps"]
 
 _A0 = 1.0
 _B0 = 1.0
 _C0 = _D0 = _E0 = _F0 = 1e-6
 _PI_INIT = 0.05
+N_ATOMS = 128
+N_ITER = 40
 # Tempered burn-in: cap of gamma_e at the first sweep, and its growth over the burn-in.
 _TEMPER_START = 5.0
 _TEMPER_GROWTH = 20.0
@@ -122,7 +125,18 @@ class BPFAResult:
     layer_scale: np.ndarray
 
 
-def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=40, burn_in=20, step=1,
+def resolve_sweeps(n_iter, burn_in):
+    """``(n_iter, burn_in)``, checked; by default 40 sweeps, and half of them burn-in."""
+    n_iter = N_ITER if n_iter is None else check_positive_int(n_iter, name="n_iter")
+    if burn_in is None:
+        return n_iter, n_iter // 2
+    burn_in = check_positive_int(burn_in, name="burn_in", minimum=0)
+    if burn_in >= n_iter:
+        raise ValueError(f"burn_in: expected fewer than n_iter={n_iter} sweeps, got {burn_in}")
+    return n_iter, burn_in
+
+
+def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=None, step=1,
          dictionary=None, learn_dictionary=True, fixed_hyper=None, layer_weights=None,
          origin=(0, 0), seed=None, uncertainty=False, show_progressbar=False,
          layer_offset=None, layer_scale=None, atom_smoothness=2.0, trim=0.25):
@@ -141,11 +155,12 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=40, burn_in=20, s
     patch_size : int
         Patch side ``b`` in pixels.
     n_atoms : int, optional
-        Dictionary size ``K``; default 128, or the size of ``dictionary``.
-    n_iter : int
-        Gibbs sweeps in total.
-    burn_in : int
-        Sweeps discarded before averaging (``0 <= burn_in < n_iter``).
+        Dictionary size ``K``; default ``N_ATOMS`` (128), or the size of ``dictionary``.
+    n_iter : int, optional
+        Gibbs sweeps in total; default ``N_ITER`` (40).
+    burn_in : int, optional
+        Sweeps discarded before averaging (``0 <= burn_in < n_iter``); default
+        ``n_iter // 2``.
     step : int
         Keep every ``step``-th sweep after the burn-in.
     dictionary : array_like, shape (K, b, b, N), optional
@@ -194,14 +209,11 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=40, burn_in=20, s
     x, obs = _check_data(data, observed, allow_empty_layers=(
         layer_offset is not None and layer_scale is not None and dictionary is not None))
     F, H, W, L = x.shape
-    b = _check_int(patch_size, "patch_size", 1)
+    b = check_positive_int(patch_size, name="patch_size", minimum=1)
     if b > min(H, W):
         raise ValueError(f"patch_size: {b} is larger than the scan ({H} x {W})")
-    n_iter = _check_int(n_iter, "n_iter", 1)
-    burn_in = _check_int(burn_in, "burn_in", 0)
-    if burn_in >= n_iter:
-        raise ValueError(f"burn_in: must be smaller than n_iter={n_iter}, got {burn_in}")
-    step = _check_int(step, "step", 1)
+    n_iter, burn_in = resolve_sweeps(n_iter, burn_in)
+    step = check_positive_int(step, name="step", minimum=1)
     wl = _check_layer_vector(layer_weights, L, "layer_weights", default=1.0)
     row0, col0 = _check_origin(origin)
     ell = _check_nonneg(atom_smoothness, "atom_smoothness")
@@ -211,8 +223,8 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=40, burn_in=20, s
     key = _run_key(seed)
 
     D = _check_dictionary(dictionary, n_atoms, b, L, learn_dictionary)
-    K = D.shape[0] if D is not None else _check_int(128 if n_atoms is None else n_atoms,
-                                                     "n_atoms", 1)
+    K = D.shape[0] if D is not None else check_positive_int(
+        N_ATOMS if n_atoms is None else n_atoms, name="n_atoms")
     hyper = _check_fixed_hyper(fixed_hyper, K)
     offset, scale = _normalisation(x, obs, layer_offset, layer_scale)
 
@@ -432,7 +444,9 @@ def _normalisation(x, obs, layer_offset, layer_scale):
         values = x[..., layer][obs[..., layer]]
         offset[layer] = values.mean()
         std = values.std()
-        scale[layer] = std if std > 0 else 1.0
+        # A constant layer has no spread to scale by; its own magnitude keeps the
+        # result in proportion (a layer of 1e-6 scaled by 1 gets errors of 1e-4).
+        scale[layer] = std if std > 0 else abs(offset[layer]) if offset[layer] != 0 else 1.0
     if layer_offset is not None:
         offset = _check_layer_vector(layer_offset, L, "layer_offset", positive=False)
     if layer_scale is not None:
@@ -488,14 +502,6 @@ def _check_data(data, observed, *, allow_empty_layers):
     return x, obs
 
 
-def _check_int(value, name, minimum):
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name}: expected an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name}: expected an integer >= {minimum}, got {value}")
-    return int(value)
-
-
 def _check_nonneg(value, name):
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name}: expected a non-negative number, got {value!r}")
@@ -531,8 +537,7 @@ def _check_origin(origin):
 
 def _check_dictionary(dictionary, n_atoms, b, n_layers, learn_dictionary):
     """The given dictionary as ``(K, P)`` float32 (a copy), or None."""
-    if not isinstance(learn_dictionary, (bool, np.bool_)):
-        raise TypeError(f"learn_dictionary: expected a bool, got {learn_dictionary!r}")
+    learn_dictionary = check_bool(learn_dictionary, name="learn_dictionary")
     if dictionary is None:
         if not learn_dictionary:
             raise ValueError("dictionary: learn_dictionary=False needs a dictionary")
@@ -545,7 +550,7 @@ def _check_dictionary(dictionary, n_atoms, b, n_layers, learn_dictionary):
                          f"got {d.shape}")
     if d.shape[0] < 1:
         raise ValueError("dictionary: needs at least one atom")
-    if n_atoms is not None and _check_int(n_atoms, "n_atoms", 1) != d.shape[0]:
+    if n_atoms is not None and check_positive_int(n_atoms, name="n_atoms") != d.shape[0]:
         raise ValueError(f"n_atoms: {n_atoms} differs from the dictionary's "
                          f"{d.shape[0]} atoms")
     if not np.all(np.isfinite(d)):

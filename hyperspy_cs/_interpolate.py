@@ -24,7 +24,7 @@ from scipy.interpolate import CloughTocher2DInterpolator, LinearNDInterpolator
 from scipy.sparse.linalg import splu
 from scipy.spatial import Delaunay, QhullError, cKDTree
 
-from hyperspy_cs._validate import check_real_dtype
+from hyperspy_cs._validate import check_choice, check_real_dtype
 
 KINDS = ("nearest", "linear", "cubic", "biharmonic")
 
@@ -68,15 +68,6 @@ def check_inputs(data, observed, *, data_name="data"):
     if not np.isfinite(data[observed]).all():
         raise ValueError(f"{data_name}: values at observed positions must be finite")
     return data, observed
-
-
-def check_choice(value, choices, *, name):
-    """Return ``value`` if it is one of ``choices``, else raise naming ``name``."""
-    if not isinstance(value, str):
-        raise TypeError(f"{name}: expected one of {choices}, got {value!r}")
-    if value not in choices:
-        raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
-    return value
 
 
 def channel_blocks(n_values, n_channels):

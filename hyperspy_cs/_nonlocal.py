@@ -20,8 +20,13 @@ from scipy import ndimage
 from scipy.spatial import cKDTree
 
 from hyperspy_cs._fourier import STRICT_PEAK_MARGIN, lattice_peaks
-from hyperspy_cs._interpolate import KINDS, check_choice, check_inputs, interpolate
-from hyperspy_cs._validate import check_positive_int, check_positive_number, check_real_dtype
+from hyperspy_cs._interpolate import KINDS, check_inputs, interpolate
+from hyperspy_cs._validate import (
+    check_choice,
+    check_positive_int,
+    check_positive_number,
+    check_real_dtype,
+)
 
 # Patch side and search window used when the image shows no lattice.
 _DEFAULT_PATCH = 7

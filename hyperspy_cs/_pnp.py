@@ -25,9 +25,9 @@ import numbers
 import numpy as np
 from skimage import restoration
 
-from hyperspy_cs._interpolate import KINDS, check_choice, check_inputs, interpolate
+from hyperspy_cs._interpolate import KINDS, check_inputs, interpolate
 from hyperspy_cs._nonlocal import sample_spread
-from hyperspy_cs._validate import check_positive_int, check_positive_number
+from hyperspy_cs._validate import check_bool, check_choice, check_positive_int, check_positive_number
 
 DENOISERS = ("tv", "nl_means", "wavelet", "bm3d")
 # Default schedule: from the spread of neighbouring samples (the interpolation error
@@ -145,8 +145,7 @@ def pnp(data, observed, *, denoiser="nl_means", n_iter=10, equivariant=False, si
         raise ImportError(f"denoiser: {denoiser!r} needs the {_NEEDS[denoiser]!r} package, "
                           f"which is not installed; available: {available_denoisers()}")
     n_iter = check_positive_int(n_iter, name="n_iter")
-    if not isinstance(equivariant, (bool, np.bool_)):
-        raise TypeError(f"equivariant: expected a bool, got {equivariant!r}")
+    equivariant = check_bool(equivariant, name="equivariant")
     data_weight = check_positive_number(data_weight, name="data_weight")
     if data_weight > 1:
         raise ValueError(f"data_weight: expected a number in (0, 1], got {data_weight}")

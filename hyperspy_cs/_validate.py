@@ -27,6 +27,15 @@ def as_rng(seed):
     return np.random.default_rng(recorded), recorded
 
 
+def check_choice(value, choices, *, name):
+    """Return ``value`` if it is one of ``choices``, else raise naming ``name``."""
+    if not isinstance(value, str):
+        raise TypeError(f"{name}: expected one of {choices}, got {value!r}")
+    if value not in choices:
+        raise ValueError(f"{name}: expected one of {choices}, got {value!r}")
+    return value
+
+
 def check_fraction(fraction, *, name="fraction"):
     if isinstance(fraction, bool) or not isinstance(fraction, numbers.Real):
         raise TypeError(f"{name}: expected a number in (0, 1], got {fraction!r}")
@@ -53,6 +62,21 @@ def check_positive_number(value, *, name, allow_none=False, allow_zero=False):
     return float(value)
 
 
+# numpy's Poisson sampler refuses larger means (int64 max less ten of its square roots).
+_MAX_DOSE = float(np.iinfo(np.int64).max - 10 * np.sqrt(np.iinfo(np.int64).max))
+
+
+def check_dose(dose):
+    """Electrons per position for a Poisson draw: None, or positive and drawable."""
+    dose = check_positive_number(dose, name="dose", allow_none=True)
+    if dose is not None and dose > _MAX_DOSE:
+        raise ValueError(
+            f"dose: expected at most {_MAX_DOSE:.3g} electrons per position (the largest "
+            f"Poisson mean numpy can draw), got {dose:g}"
+        )
+    return dose
+
+
 def check_real_dtype(dtype, *, name="signal"):
     dtype = np.dtype(dtype)
     if dtype.kind == "c":
@@ -63,6 +87,16 @@ def check_real_dtype(dtype, *, name="signal"):
     if dtype.kind not in "biuf":
         raise TypeError(f"{name}: expected numeric data, got dtype {dtype}")
     return dtype
+
+
+def check_bool(value, *, name, allow_none=False):
+    """``value`` as a bool; strings such as ``"no"`` are refused, not read as True."""
+    if value is None and allow_none:
+        return None
+    if not isinstance(value, (bool, np.bool_)):
+        expected = "None, True or False" if allow_none else "True or False"
+        raise TypeError(f"{name}: expected {expected}, got {value!r}")
+    return bool(value)
 
 
 def resolve_progressbar(show_progressbar):

@@ -20,10 +20,11 @@ from dask.delayed import Delayed
 import numpy as np
 
 from . import _scan, _tiling
-from ._bpfa import bpfa
+from ._bpfa import N_ATOMS, bpfa, resolve_sweeps
 from ._reconstruct import check_finite_samples, output_signal, resolve_mask, scan_data
 from ._validate import (
     as_rng,
+    check_bool,
     check_positive_int,
     check_positive_number,
     check_real_dtype,
@@ -76,17 +77,19 @@ def _check_patch_size(patch_size, dictionary, scan_shape):
     return patch_size
 
 
-def _check_engine_options(engine_options):
-    """The engine options that are set, checked."""
-    for name in ("n_atoms", "n_iter", "step"):
-        if engine_options.get(name) is not None:
-            check_positive_int(engine_options[name], name=name)
-    n_iter, burn_in = engine_options.get("n_iter"), engine_options.get("burn_in")
-    if burn_in is not None:
-        check_positive_int(burn_in, name="burn_in", minimum=0)
-        if n_iter is not None and burn_in >= n_iter:
-            raise ValueError(f"burn_in: expected fewer than n_iter={n_iter} sweeps, got {burn_in}")
-    return {k: v for k, v in engine_options.items() if v is not None}
+def _engine_options(dictionary, *, n_atoms, n_iter, burn_in, step, learn_dictionary,
+                    uncertainty):
+    """The engine options, checked before any data are read, with the defaults the
+    engine would take resolved, so that ``metadata.Reconstruction`` records what ran."""
+    n_iter, burn_in = resolve_sweeps(n_iter, burn_in)
+    if n_atoms is not None:
+        n_atoms = check_positive_int(n_atoms, name="n_atoms")
+    elif dictionary is not None:
+        n_atoms = len(_dictionary_atoms(dictionary, None))
+    return {"n_atoms": N_ATOMS if n_atoms is None else n_atoms, "n_iter": n_iter,
+            "burn_in": burn_in, "step": check_positive_int(step, name="step"),
+            "learn_dictionary": check_bool(learn_dictionary, name="learn_dictionary"),
+            "uncertainty": check_bool(uncertainty, name="uncertainty")}
 
 
 def _title(signal):
@@ -112,7 +115,6 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dic
     """Run the sampler on data in memory and collect what every BPFA result records."""
     atoms = _dictionary_atoms(dictionary, data.shape[-1])
     patch_size = _check_patch_size(patch_size, dictionary, data.shape[1:3])
-    options = _check_engine_options(engine_options)
     _, recorded_seed = as_rng(seed)
     start = time.perf_counter()
     result = bpfa(
@@ -123,7 +125,7 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dic
         layer_weights=layer_weights,
         seed=recorded_seed,
         show_progressbar=resolve_progressbar(show_progressbar),
-        **options,
+        **engine_options,
     )
     extra = _record(result, names=names, title=_title(signal),
                     runtime=time.perf_counter() - start)
@@ -185,14 +187,12 @@ _LAZY_DOC = """
 
 
 def _lazy(signal, lazy_output):
-    if lazy_output is not None and not isinstance(lazy_output, bool):
-        raise TypeError(f"lazy_output: expected None, True or False, got {lazy_output!r}")
+    lazy_output = check_bool(lazy_output, name="lazy_output", allow_none=True)
     return signal._lazy if lazy_output is None else lazy_output
 
 
 def _sweeps(engine_options):
-    return {k: engine_options[k] for k in ("n_iter", "burn_in", "step")
-            if engine_options.get(k) is not None}
+    return {k: engine_options[k] for k in ("n_iter", "burn_in", "step")}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -233,7 +233,7 @@ def _learn_and_tile(signal, data, observed, plan, *, spec=None, dtype=None, widt
     ``width`` stds with ``uncertainty``), and the ``extra`` and ``parameters``
     to record.
     """
-    options = _check_engine_options(engine_options) | {
+    options = engine_options | {
         "patch_size": plan.patch_size, "dictionary": _dictionary_atoms(dictionary, None),
         "seed": seed, "show_progressbar": resolve_progressbar(show_progressbar),
         "uncertainty": False,
@@ -291,10 +291,10 @@ def inpaint_bpfa(
         Side ``b`` of the square patches, in pixels. About the size of the
         smallest feature to resolve (an atomic column, a grain boundary).
     n_atoms : int, optional
-        Dictionary size ``K``; the engine's default if None.
+        Dictionary size ``K``: by default 128, or the size of ``dictionary``.
     n_iter, burn_in : int, optional
-        Gibbs sweeps in all and sweeps discarded before averaging (the engine's
-        defaults: 40 and 20). The burn-in is tempered (the noise precision is
+        Gibbs sweeps in all and sweeps discarded before averaging: by default 40
+        and half of ``n_iter``. The burn-in is tempered (the noise precision is
         capped while it lasts); clean images gain from a longer one, see the
         user guide.
     step : int
@@ -348,8 +348,10 @@ def inpaint_bpfa(
     check_real_dtype(signal.data.dtype)
     lazy = _lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
-    engine_options = {"n_atoms": n_atoms, "n_iter": n_iter, "burn_in": burn_in, "step": step,
-                      "learn_dictionary": learn_dictionary, "uncertainty": uncertainty}
+    engine_options = _engine_options(dictionary, n_atoms=n_atoms, n_iter=n_iter,
+                                     burn_in=burn_in, step=step,
+                                     learn_dictionary=learn_dictionary, uncertainty=uncertainty)
+    uncertainty = engine_options["uncertainty"]
     names = [signal.metadata.get_item("General.title", "") or "image"]
     if lazy:
         _, recorded_seed = as_rng(seed)
@@ -475,8 +477,10 @@ def inpaint_bpfa3d(
     observed, source = resolve_mask(signal, layout, mask)
     guide_data = None if guide is None else check_guide(guide, layout)
     _, recorded_seed = as_rng(seed)
-    engine_options = {"n_atoms": n_atoms, "n_iter": n_iter, "burn_in": burn_in, "step": step,
-                      "learn_dictionary": learn_dictionary, "uncertainty": uncertainty}
+    engine_options = _engine_options(dictionary, n_atoms=n_atoms, n_iter=n_iter,
+                                     burn_in=burn_in, step=step,
+                                     learn_dictionary=learn_dictionary, uncertainty=uncertainty)
+    uncertainty = engine_options["uncertainty"]
     n_full = 0 if guide_data is None else 1
     guide_names, guide_weights = [], []
     if guide_data is not None:

@@ -22,7 +22,7 @@ from .data import atomic_resolution_image
 from .dictionary import BPFADictionary
 from .guide import resample_guide
 from .inpaint import METHODS, inpaint
-from .io import load_acquisition, save_compact
+from .io import _load_file, load_acquisition, save_compact
 from .metrics import psnr
 from .patterns import PATTERNS
 from .subsample import acquisition_report, get_mask
@@ -153,17 +153,15 @@ def _without_report_request(record):
 
 
 def _read(load, path, **kwargs):
-    """``load(path, **kwargs)``; a reader's failure on a file it cannot parse is a ValueError."""
+    """``load(path, **kwargs)`` with hs.load's report request filtered out.
+
+    ``load`` is ``load_acquisition`` or ``io._load_file``, whose errors name the
+    file that no reader could read.
+    """
     logger = logging.getLogger("hyperspy.io")
     logger.addFilter(_without_report_request)
     try:
         return load(path, **kwargs)
-    except (ValueError, TypeError, OSError):
-        raise
-    except Exception as error:
-        # RosettaSciIO's readers fail on a damaged or foreign file with whatever
-        # their parsing raised (struct.error, KeyError, IndexError...).
-        raise ValueError(f"cannot read {path}: {type(error).__name__}: {error}") from error
     finally:
         logger.removeFilter(_without_report_request)
 
@@ -234,12 +232,10 @@ def _plot_images(images, labels, path, *, per_row=4):
     _write_figure(figure, path)
 
 
-def _model_options(args, *, bpfa):
+def _model_options(args):
     """Model options the user set; unset ones are left to the method's defaults."""
     options = {"patch_size": args.patch_size, "n_iter": args.n_iter, "n_atoms": args.n_atoms,
                "burn_in": args.burn_in}
-    if bpfa and args.n_iter is not None and args.burn_in is None:
-        options["burn_in"] = args.n_iter // 2
     return {k: v for k, v in options.items() if v is not None}
 
 
@@ -327,7 +323,7 @@ def _load_with_guide(path, guide):
     if signal.axes_manager.signal_dimension == 2:
         raise ValueError(f"--guide: {path.name} holds an image; a guide goes with a spectrum "
                          "image")
-    image = _read(hs.load, guide_file)
+    image = _read(_load_file, guide_file, name="--guide")
     if isinstance(image, list) or image.axes_manager.signal_dimension != 2 \
             or image.axes_manager.navigation_dimension:
         raise ValueError(f"--guide: {guide_file.name} does not hold a single image")
@@ -338,7 +334,7 @@ def _load_with_guide(path, guide):
 
 
 def _load_dictionary(path):
-    loaded = _read(hs.load, path)
+    loaded = _read(_load_file, path, name="--dictionary")
     return loaded if isinstance(loaded, BPFADictionary) else get_dictionary(loaded)
 
 
@@ -350,7 +346,7 @@ def _reconstruct(args, signal, guide):
     bpfa = args.method in _BPFA_METHODS
     if not bpfa and (args.dictionary is not None or args.uncertainty):
         raise ValueError(f"--dictionary and --uncertainty are BPFA options, not {args.method}'s")
-    options = _model_options(args, bpfa=bpfa)
+    options = _model_options(args)
     if bpfa:
         options["show_progressbar"] = _progressbar(args)
         if args.uncertainty:
@@ -444,7 +440,7 @@ def _compare(args):
     _check_outputs(paths.values(), args.overwrite)
     methods = ["bpfa" if m == "bpfa3d" else m for m in args.methods]
     reference, guide = _load_with_guide(args.file, args.guide)
-    bpfa = _model_options(args, bpfa=True)
+    bpfa = _model_options(args)
     if bpfa and "bpfa" not in methods:
         raise ValueError("the model options are for bpfa, which is not among --methods")
     comparison = compare(reference, fractions=args.fractions, patterns=args.patterns,

@@ -20,7 +20,7 @@ from hyperspy.external.progressbar import progressbar
 from hyperspy.signal import BaseSignal
 
 from . import _scan
-from ._validate import as_rng, check_fraction, resolve_progressbar
+from ._validate import as_rng, check_bool, check_fraction, resolve_progressbar
 from .guide import check_guide
 from .inpaint import METHODS, check_options, inpaint
 from .metrics import psnr, split_counts, sre, ssim
@@ -126,9 +126,7 @@ def _options(method_options, runs):
 
 def _is_counts(reference, count_data):
     """Whether to use the split-half reference (see :func:`compare`)."""
-    if count_data is not None:
-        if not isinstance(count_data, bool):
-            raise TypeError(f"count_data: expected None, True or False, got {count_data!r}")
+    if check_bool(count_data, name="count_data", allow_none=True) is not None:
         return count_data
     if not is_count_data(reference):
         return False

@@ -21,7 +21,7 @@ from exspy.signals import EDSSEMSpectrum, EDSTEMSpectrum, LazyEDSSEMSpectrum, La
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from ._validate import as_rng, check_positive_int, check_positive_number
+from ._validate import as_rng, check_bool, check_dose, check_positive_int, check_positive_number
 
 __all__ = ["atomic_resolution_image", "eds_spectrum_image", "EDSTruth"]
 
@@ -50,12 +50,6 @@ def _items(value, *, name, lengths, expected):
 def _scan_shape(shape):
     items = _items(shape, name="shape", lengths=(2,), expected="(n_rows, n_cols)")
     return tuple(check_positive_int(n, name="shape", minimum=2) for n in items)
-
-
-def _check_flag(value, *, name):
-    if not isinstance(value, bool):
-        raise TypeError(f"{name}: expected True or False, got {value!r}")
-    return value
 
 
 def _by_rows(rows, shape, dtype, lazy):
@@ -225,12 +219,12 @@ def atomic_resolution_image(
         _finite_number(v, name="drift")
         for v in _items(drift, name="drift", lengths=(2,), expected="(dy, dx) in pixels per row")
     )
-    dose = check_positive_number(dose, name="dose", allow_none=True)
+    dose = check_dose(dose)
     background = check_positive_number(background, name="background", allow_zero=True)
     if background >= 1:
         raise ValueError(f"background: expected a number in [0, 1), got {background}")
     lattice_parameter = check_positive_number(lattice_parameter, name="lattice_parameter")
-    lazy = _check_flag(lazy, name="lazy")
+    lazy = check_bool(lazy, name="lazy")
     rng, recorded_seed = as_rng(seed)
 
     n_rows, n_cols = shape
@@ -533,8 +527,8 @@ def eds_spectrum_image(
         check_positive_number(beam_energy, name="beam_energy", allow_none=True) or default_energy
     )
     grain_size = check_positive_number(grain_size, name="grain_size")
-    lazy = _check_flag(lazy, name="lazy")
-    return_truth = _check_flag(return_truth, name="return_truth")
+    lazy = check_bool(lazy, name="lazy")
+    return_truth = check_bool(return_truth, name="return_truth")
     energy = _ENERGY_OFFSET + _ENERGY_SCALE * np.arange(n_channels)
     e_max = energy[-1] + _ENERGY_SCALE
     elements = sorted({el for composition in phases.values() for el in composition})

@@ -1,5 +1,6 @@
 """The fully sampled guide image (BSE, HAADF) that steers a spectrum image's reconstruction."""
 
+import dask.array as da
 import numpy as np
 
 from . import _scan
@@ -7,8 +8,48 @@ from . import _scan
 __all__ = ["check_guide", "resample_guide", "with_guide"]
 
 
-def _field_of_view(axes):
-    return np.array([ax.scale * ax.size for ax in axes])
+def _field_of_view(axes, name):
+    """Width of the imaged area along each axis: pixel pitch times size.
+
+    A non-uniform axis (a ``DataAxis`` or ``FunctionalDataAxis``, with no
+    ``scale``) has its mean pitch, ``(axis[-1] - axis[0]) / (size - 1)``.
+    """
+    widths = []
+    for ax in axes:
+        if ax.is_uniform:
+            widths.append(ax.scale * ax.size)
+        elif ax.size > 1:
+            widths.append((ax.axis[-1] - ax.axis[0]) * ax.size / (ax.size - 1))
+        else:
+            raise ValueError(f"{name}: its axis {ax.name!r} is one non-uniform point, which has no "
+                             "field of view")
+    return np.array(widths)
+
+
+def _uniform_positions(axis):
+    """Where the pixels of a non-uniform ``axis`` lie on the uniform grid of its size and field of view."""
+    values = np.asarray(axis.axis, dtype=float)
+    return (values - values[0]) / (values[-1] - values[0]) * (axis.size - 1)
+
+
+def _interpolate_along(data, dim, x_from, x_to):
+    return np.apply_along_axis(lambda v: np.interp(x_to, x_from, v), dim, data)
+
+
+def _on_scan_grid(data, guide, x_axis, y_axis):
+    """``data`` (numpy or dask, ``(rows, cols)``) as an image with ``guide``'s metadata and the scan axes.
+
+    The axes are built from the scan's dictionaries (rather than the scan's
+    calibration set on the guide's axes) so that a non-uniform scan axis stays one.
+    """
+    from hyperspy.io import dict2signal
+
+    return dict2signal({
+        "data": data,
+        "axes": [ax.get_axis_dictionary() | {"navigate": False} for ax in (y_axis, x_axis)],
+        "metadata": guide.metadata.as_dictionary(),
+        "original_metadata": guide.original_metadata.as_dictionary(),
+    }, lazy=isinstance(data, da.Array))
 
 
 def resample_guide(guide, signal, *, rtol=0.02):
@@ -24,13 +65,15 @@ def resample_guide(guide, signal, *, rtol=0.02):
     signal : hyperspy.signal.BaseSignal
         The spectrum image (or image) whose scan grid the guide is resampled to.
     rtol : float
-        Relative tolerance on the two fields of view (``scale * size`` per axis)
-        when both are calibrated in the same units.
+        Relative tolerance on the two fields of view (``scale * size`` per axis,
+        the mean pixel pitch times size for a non-uniform axis) when both are
+        calibrated in the same units.
 
     Returns
     -------
     hyperspy.signals.Signal2D
-        The guide on the scan grid, with the scan axes' calibration.
+        The guide on the scan grid, with the scan's axes (non-uniform ones
+        included: the guide is then read at the scan's positions).
 
     Raises
     ------
@@ -51,23 +94,26 @@ def resample_guide(guide, signal, *, rtol=0.02):
             "convert them first (guide.axes_manager.convert_units(units=...)) so that the "
             "fields of view can be checked"
         )
-    fov_guide, fov_scan = _field_of_view(g_axes), _field_of_view((x_axis, y_axis))
+    fov_guide, fov_scan = _field_of_view(g_axes, "guide"), _field_of_view((x_axis, y_axis), "signal")
     if not np.allclose(fov_guide, fov_scan, rtol=rtol):
         raise ValueError(
             f"guide: its field of view {fov_guide} {g_axes[0].units} differs from the scan's "
             f"{fov_scan} {x_axis.units}; crop the guide to the scanned area first "
             "(guide.isig[x0:x1, y0:y1]) so that the two stay aligned"
         )
-    data = guide.data.compute() if guide._lazy else guide.data
-    resampled = resize(np.asarray(data, dtype=float), layout.scan_shape, anti_aliasing=True,
-                       preserve_range=True)
-    out = Signal2D(
-        resampled,
-        axes=[y_axis.get_axis_dictionary() | {"navigate": False},
-              x_axis.get_axis_dictionary() | {"navigate": False}],
-        metadata=guide.metadata.as_dictionary(),
-        original_metadata=guide.original_metadata.as_dictionary(),
-    )
+    data = np.asarray(guide.data.compute() if guide._lazy else guide.data, dtype=float)
+    # resize assumes equally spaced pixels on both grids: a guide with a
+    # non-uniform axis is first put on the uniform grid of its field of view,
+    # and the result is read at the positions of a non-uniform scan axis, so
+    # that each scan pixel gets the guide at its own place.
+    for dim, ax in ((1, g_axes[0]), (0, g_axes[1])):
+        if not ax.is_uniform:
+            data = _interpolate_along(data, dim, _uniform_positions(ax), np.arange(ax.size))
+    resampled = resize(data, layout.scan_shape, anti_aliasing=True, preserve_range=True)
+    for dim, ax in ((1, x_axis), (0, y_axis)):
+        if not ax.is_uniform:
+            resampled = _interpolate_along(resampled, dim, np.arange(ax.size), _uniform_positions(ax))
+    out = _on_scan_grid(resampled, guide, x_axis, y_axis)
     out.metadata.General.title = f"{guide.metadata.General.title} (resampled to the scan grid)"
     return out
 

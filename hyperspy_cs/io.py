@@ -21,6 +21,8 @@ import logging
 import os
 import pathlib
 import re
+import shutil
+import tempfile
 from collections.abc import Mapping
 
 import dask
@@ -30,7 +32,7 @@ from dask.utils import parse_bytes
 
 from . import _scan
 from ._validate import check_positive_int, check_real_dtype
-from .guide import resample_guide
+from .guide import _on_scan_grid, resample_guide
 from .patterns import pattern_from_positions
 from .subsample import SUBSAMPLING_NODE, _as_numpy, get_mask, subsample, subsampling_metadata
 
@@ -74,6 +76,27 @@ def _check_path(path, *, name="path"):
     if not path.exists():  # a .zspy "file" is a folder
         raise FileNotFoundError(f"{name}: no such file: {path}")
     return path
+
+
+def _load_file(path, *, name="path", **hs_load_kwargs):
+    """``hs.load(path)``, with a reader's failure on the file as a ValueError naming it.
+
+    RosettaSciIO's readers fail on a truncated, damaged or foreign file with
+    whatever their parsing raised (struct.error, IndexError, h5py's OSError...),
+    and the message rarely says which file.
+    """
+    import hyperspy.api as hs
+
+    try:
+        return hs.load(path, **hs_load_kwargs)
+    except (FileNotFoundError, PermissionError, MemoryError):
+        raise  # about the file system or the machine, not the file's content
+    except Exception as error:
+        kind = type(error).__qualname__
+        if type(error).__module__ != "builtins":
+            kind = f"{type(error).__module__}.{kind}"  # "struct.error", not "error"
+        reason = f"{kind}: {error}" if str(error) else kind
+        raise ValueError(f"{name}: cannot read {path.name}: {reason}") from error
 
 
 def _layout_or_none(signal):
@@ -121,15 +144,12 @@ def _fit_guide(image, signal, layout):
         # An image of the same pixel grid from the same file was recorded by the
         # same scan; readers sometimes calibrate the two differently (Velox gives
         # the HAADF no offset), so the guide takes the spectrum image's axes.
-        changed = False
-        for g, s in zip(g_axes, (x_axis, y_axis)):
-            changed |= (g.name, str(g.units)) != (s.name, str(s.units)) or not np.allclose(
-                (g.scale, g.offset), (s.scale, s.offset), rtol=1e-9, atol=0)
-            g.name, g.units, g.scale, g.offset = s.name, s.units, s.scale, s.offset
-        if changed:
+        if any((g.name, str(g.units)) != (s.name, str(s.units))
+               or not np.allclose(g.axis, s.axis, rtol=1e-9, atol=0)
+               for g, s in zip(g_axes, (x_axis, y_axis))):
             _logger.info("guide %r: same scan grid as the spectrum image; it takes the spectrum "
                          "image's axes calibration", image.metadata.General.title)
-        return image
+        return _on_scan_grid(image.data, image, x_axis, y_axis)
     for g, s in zip(g_axes, (x_axis, y_axis)):
         if not (_units_defined(g.units) and _units_defined(s.units)):
             raise ValueError(
@@ -230,7 +250,9 @@ def load_acquisition(path, *, guide="auto", lazy=False, **hs_load_kwargs):
     hyperspy_cs._scan.ScanAxesError
         (a ValueError) If the file holds neither a spectrum image nor an image.
     ValueError
-        If the guide named by ``guide`` is missing or does not fit the scan.
+        If no reader can read the file (unknown format, truncated or damaged
+        file: the message names it, the reader's error is the ``__cause__``),
+        or if the guide named by ``guide`` is missing or does not fit the scan.
 
     Examples
     --------
@@ -242,9 +264,7 @@ def load_acquisition(path, *, guide="auto", lazy=False, **hs_load_kwargs):
         raise TypeError(f"guide: expected 'auto', an image title or None, got {type(guide).__name__}")
     if not isinstance(lazy, bool):
         raise TypeError(f"lazy: expected True or False, got {lazy!r}")
-    import hyperspy.api as hs
-
-    loaded = hs.load(path, lazy=lazy, **hs_load_kwargs)
+    loaded = _load_file(path, lazy=lazy, **hs_load_kwargs)
     signals = loaded if isinstance(loaded, list) else [loaded]
     if len(signals) == 1 and signals[0].metadata.has_item(COMPACT_NODE):
         return _expand_compact(signals[0]), None
@@ -608,6 +628,37 @@ def _small_uint(array):
     return array.astype(np.min_scalar_type(max(int(array.max(initial=0)), 1)))
 
 
+def _write_then_replace(path, write):
+    """``write(new)`` to a new file next to ``path``, then move it onto ``path``.
+
+    Writing in place would truncate ``path`` while a lazy signal loaded from it
+    is still being read to write it (h5py then fails half-way, zarr reads
+    zeros). Written aside, ``path`` stays intact if writing fails, and is then
+    replaced by renames only.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True)
+    folder = pathlib.Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        new = folder / path.name
+        write(new)
+        if not (path.is_dir() or new.is_dir()):
+            os.replace(new, path)
+            return
+        # A .zspy store is a folder, which os.replace cannot put over a
+        # non-empty one: move the old one aside, and back if the new one fails.
+        old = folder / "old"
+        if path.exists():
+            os.replace(path, old)
+        try:
+            os.replace(new, path)
+        except BaseException:
+            if old.exists():
+                os.replace(old, path)
+            raise
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def save_compact(signal, path, *, overwrite=None, **save_kwargs):
     """Save only the visited spectra of a sub-sampled signal.
 
@@ -629,9 +680,14 @@ def save_compact(signal, path, *, overwrite=None, **save_kwargs):
         A sub-sampled signal (with ``metadata.Acquisition.Subsampling.sampled``),
         eager or lazy. Not modified.
     path : str or os.PathLike
-        A ``.hspy`` or ``.zspy`` file name.
+        A ``.hspy`` or ``.zspy`` file name. It may be the file a lazy ``signal``
+        was loaded from: the new file is written next to it and then renamed
+        onto it, so ``path`` is never left half-written (reload it afterwards;
+        a lazy signal of a ``.zspy`` store then reads the new one).
     overwrite : None or bool
-        As in ``signal.save``.
+        As in ``signal.save``, when ``path`` exists: True replaces it, False
+        keeps it (nothing is written) and None asks, or keeps it when there is
+        no terminal to ask.
     **save_kwargs
         Further keyword arguments of ``signal.save`` (e.g. ``compression``).
     """
@@ -643,6 +699,8 @@ def save_compact(signal, path, *, overwrite=None, **save_kwargs):
             f"path: expected a {' or '.join(_COMPACT_SUFFIXES)} file (the formats that keep the "
             f"metadata arrays), got {path.name!r}"
         )
+    if overwrite is not None and not isinstance(overwrite, bool):
+        raise TypeError(f"overwrite: expected None, True or False, got {overwrite!r}")
     layout = _scan.scan_layout(signal)
     sampled = _scan.mask_to_canonical(get_mask(signal), layout)
     if sampled.shape != (layout.n_frames, *layout.scan_shape):
@@ -676,7 +734,14 @@ def save_compact(signal, path, *, overwrite=None, **save_kwargs):
         axes = [visited_axis | {"navigate": False}]
         md.set_item("Signal.signal_type", "")  # the image's type does not fit a 1-D signal
     compact = _make_signal(values, axes, md.as_dictionary(), signal.original_metadata.as_dictionary())
-    compact.save(path, overwrite=overwrite, **save_kwargs)
+    path = path.resolve()  # a symbolic link keeps pointing at the new file, as with signal.save
+    if path.exists():
+        # signal.save's rule, which cannot be left to it: it only sees the new file.
+        from rsciio.utils.path import overwrite as ask_overwrite
+
+        if overwrite is False or (overwrite is None and not ask_overwrite(path)):
+            return
+    _write_then_replace(path, lambda new: compact.save(new, overwrite=True, **save_kwargs))
 
 
 def _expand_compact(compact):
@@ -737,13 +802,16 @@ def load_compact(path, *, lazy=False):
         The signal :func:`save_compact` was given: same class, shape, axes,
         metadata (with ``metadata.Acquisition.Subsampling.sampled`` and
         ``order``) and original_metadata, zero at unvisited positions.
-    """
-    import hyperspy.api as hs
 
+    Raises
+    ------
+    ValueError
+        If the file cannot be read or was not written by :func:`save_compact`.
+    """
     path = _check_path(path)
     if not isinstance(lazy, bool):
         raise TypeError(f"lazy: expected True or False, got {lazy!r}")
-    compact = hs.load(path, lazy=lazy)
+    compact = _load_file(path, lazy=lazy)
     if isinstance(compact, list) or not compact.metadata.has_item(COMPACT_NODE):
         raise ValueError(
             f"path: {path.name} was not written by hyperspy_cs.save_compact (no "

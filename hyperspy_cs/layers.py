@@ -170,10 +170,16 @@ def _pca_projection(moments, spec):
     covariance = (moments[1:, 1:] - n * np.outer(mean, mean)) / max(n - 1, 1)
     weights = 1.0 / np.sqrt(np.maximum(mean, 1e-3)) if spec.counts else np.ones(n_channels)
     auto = spec.n_components == "auto"
-    k_max = min(MAX_PCA_LAYERS, int(n) - 1, n_channels) if auto else spec.n_components
-    if k_max < 1 or k_max > n - 1:
+    if n < 2:
         raise ValueError(
-            f"layers: {int(n)} sampled spectra are too few for {k_max} PCA components"
+            f"layers: PCA layers need at least 2 sampled spectra, got {int(n)}; sample more "
+            'positions, or use layers="lines" (X-ray lines need no fit)'
+        )
+    k_max = min(MAX_PCA_LAYERS, int(n) - 1, n_channels) if auto else spec.n_components
+    if k_max > n - 1:
+        raise ValueError(
+            f"layers: {int(n)} sampled spectra support at most {int(n) - 1} PCA "
+            f"component(s), got {k_max}; ask for fewer, or sample more positions"
         )
     variance, vectors = scipy.linalg.eigh(covariance * np.outer(weights, weights),
                                           subset_by_index=[n_channels - k_max, n_channels - 1])

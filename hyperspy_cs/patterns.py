@@ -22,7 +22,7 @@ instrument.
 
 import numpy as np
 
-from ._validate import as_rng, check_fraction
+from ._validate import as_rng, check_choice, check_fraction
 
 __all__ = ["PATTERNS", "scan_pattern", "pattern_from_mask", "pattern_from_positions"]
 
@@ -146,8 +146,7 @@ def scan_pattern(shape, *, fraction=0.1, pattern="random", seed=None):
     """
     shape = _check_shape(shape)
     fraction = check_fraction(fraction)
-    if pattern not in PATTERNS:
-        raise ValueError(f"pattern: expected one of {sorted(PATTERNS)}, got {pattern!r}")
+    check_choice(pattern, sorted(PATTERNS), name="pattern")
     rng = seed if isinstance(seed, np.random.Generator) else as_rng(seed)[0]
     return PATTERNS[pattern](shape, fraction, rng)
 

@@ -9,12 +9,15 @@ import numpy as np
 from . import _scan
 from ._validate import (
     as_rng,
+    check_bool,
+    check_choice,
+    check_dose,
     check_fraction,
     check_positive_int,
     check_positive_number,
     check_real_dtype,
 )
-from .patterns import pattern_from_mask, pattern_from_positions, scan_pattern
+from .patterns import PATTERNS, pattern_from_mask, pattern_from_positions, scan_pattern
 
 __all__ = ["subsample", "get_mask", "get_order", "acquisition_report", "AcquisitionReport"]
 
@@ -74,11 +77,34 @@ def _frame_masks(layout, frames, fraction, pattern, rng, mask, positions):
     ], pattern
 
 
+def _count_dtype(dtype, dose):
+    """A type for ``Poisson(dose)`` counts of ``dtype`` data: integers widen so that the
+    counts (at most about ``dose``) cannot wrap around; floats stay floats."""
+    most = dose + 10 * np.sqrt(dose) + 10
+    if most < np.iinfo(np.uint32).max:
+        return np.promote_types(dtype, np.uint32)
+    # int64 holds every drawable count (check_dose), and keeps signed types signed.
+    return np.promote_types(dtype, np.uint64 if dtype.kind == "u" else np.int64)
+
+
+def _check_within(masks, measured, *, name):
+    """Further sub-sampling keeps to positions the signal has values for."""
+    for index, (sampled, _) in enumerate(masks):
+        outside = int((sampled & ~measured[index % len(measured)]).sum())
+        if outside:
+            raise ValueError(
+                f"{name}: {outside} position(s) were not visited in the sub-sampled signal "
+                "(metadata.Acquisition.Subsampling.sampled), so they hold no measurement; "
+                "combine with hyperspy_cs.get_mask(signal) & your_mask"
+            )
+
+
 def _poisson_block(lam, dose, integer, block_seed):
+    # Only visited values reach here (the others are 0 in ``lam``).
     if not np.isfinite(lam).all():
-        raise ValueError("signal: NaN or inf in the sampled data; `dose` needs finite values")
+        raise ValueError("signal: NaN or inf at visited positions; `dose` needs finite values")
     if (lam < 0).any():
-        raise ValueError("signal: negative values in the sampled data; `dose` needs values >= 0")
+        raise ValueError("signal: negative values at visited positions; `dose` needs values >= 0")
     counts = np.random.default_rng(block_seed).poisson(lam * dose)
     return counts if integer else counts / dose
 
@@ -90,13 +116,16 @@ def _apply_dose(data, sampled, dose, integer, seed):
     index, so a lazy result is reproducible for a given chunking.
     """
     lazy = isinstance(data, da.Array)
+    xp = da if lazy else np
     visited = np.broadcast_to(sampled[..., None], data.shape)
-    peak = (da if lazy else np).where(visited, data, 0).max()
-    scale = (da if lazy else np).where(peak > 0, peak, 1)
+    # Unvisited positions are never measured: their values (NaN, negative, above the
+    # visited peak) must neither raise nor enter the draw.
+    data = xp.where(visited, data, 0)
+    peak = data.max()
+    scale = xp.where(peak > 0, peak, 1)
     lam = data / scale
-    # Counts keep a float dtype if they came as floats; narrow integers widen so
-    # that high doses cannot overflow.
-    out_dtype = np.promote_types(data.dtype, np.uint32 if integer else np.float32)
+    out_dtype = (_count_dtype(data.dtype, dose) if integer
+                 else np.promote_types(data.dtype, np.float32))
     if lazy:
         def block(lam_block, block_info=None):
             index = block_info[0]["chunk-location"]
@@ -130,7 +159,10 @@ def subsample(
     signal : hyperspy.signal.BaseSignal
         An image (Signal2D; a stack of images gets one mask per frame) or a
         spectrum image (2 navigation axes, 1 signal axis; extra navigation axes
-        are frames).
+        are frames). A signal that is already sub-sampled is sub-sampled further
+        only with a ``mask`` or ``positions`` within its visited positions
+        (``mask=hyperspy_cs.get_mask(signal) & your_mask``); its ``dose`` is
+        kept unless a new one is given.
     fraction : float
         Fraction of scan positions visited, in (0, 1]. Ignored with ``mask`` or
         ``positions``.
@@ -183,23 +215,28 @@ def subsample(
         raise ValueError("mask, positions: pass one of them, not both")
     if mask is None and positions is None:
         fraction = check_fraction(fraction)
+        check_choice(pattern, sorted(PATTERNS), name="pattern")
     frames = check_positive_int(frames, name="frames")
     if frames > 1 and layout.frame_shape:
         raise ValueError(
             f"frames: the signal already has frame axes {layout.frame_shape}; "
             "frames > 1 needs a single image or spectrum image"
         )
-    dose = check_positive_number(dose, name="dose", allow_none=True)
+    dose = check_dose(dose)
+    measured = None
     if signal.metadata.has_item(SUBSAMPLING_NODE):
-        raise ValueError(
-            "signal: it is already sub-sampled; to sub-sample it further pass "
-            "mask=hyperspy_cs.get_mask(signal) & your_mask"
-        )
-    if lazy_output is not None and not isinstance(lazy_output, bool):
-        raise TypeError(f"lazy_output: expected None, True or False, got {lazy_output!r}")
+        if mask is None and positions is None:
+            raise ValueError(
+                "signal: it is already sub-sampled; to sub-sample it further pass "
+                "mask=hyperspy_cs.get_mask(signal) & your_mask"
+            )
+        measured = get_mask(signal).reshape(layout.n_frames, *layout.scan_shape)
+    lazy_output = check_bool(lazy_output, name="lazy_output", allow_none=True)
 
     rng, recorded_seed = as_rng(seed)
     masks, pattern_name = _frame_masks(layout, frames, fraction, pattern, rng, mask, positions)
+    if measured is not None:
+        _check_within(masks, measured, name="mask" if mask is not None else "positions")
 
     lazy = signal._lazy if lazy_output is None else lazy_output
     source = signal
@@ -250,7 +287,10 @@ def subsample(
         SUBSAMPLING_NODE,
         subsampling_metadata(
             sampled.reshape(out_layout.mask_shape), order, pattern=pattern_name,
-            requested_fraction=None if explicit else fraction, seed=recorded_seed, dose=dose,
+            requested_fraction=None if explicit else fraction, seed=recorded_seed,
+            # Sub-sampled further without new noise: the values keep the dose they had.
+            dose=dose if dose is not None or measured is None
+            else signal.metadata.get_item(f"{SUBSAMPLING_NODE}.dose", None),
         ),
     )
     title = signal.metadata.get_item("General.title", "")

@@ -278,3 +278,36 @@ def test_nan_at_sampled_positions_is_an_error(lattice):
     bad.data[cs.get_mask(bad)] = np.nan
     with pytest.raises(ValueError, match="NaN"):
         bad.inpaint_bpfa(**FAST)
+
+
+def test_constant_and_tiny_images_keep_their_scale():
+    # A constant layer has no spread to normalise by: the result must stay in
+    # proportion to the data, not to an absolute scale of 1.
+    tiny = hs.signals.Signal2D(np.full((32, 32), 1e-6)).subsample(0.3, seed=0)
+    out = tiny.inpaint_bpfa(patch_size=4, seed=0, **FAST)
+    assert np.abs(out.data - 1e-6).max() < 5e-8  # was 2.4e-4 with a scale of 1
+    one = np.zeros((32, 32), bool)
+    one[5, 7] = True
+    single = hs.signals.Signal2D(np.full((32, 32), 3e-7)).subsample(mask=one)
+    out = single.inpaint_bpfa(patch_size=4, seed=0, **FAST)
+    assert np.abs(out.data - 3e-7).max() < 0.5 * 3e-7
+
+
+def test_sweep_defaults_follow_n_iter_and_are_recorded(lattice):
+    _, sub = lattice
+    options = {k: v for k, v in FAST.items() if k != "burn_in"}
+    out = sub.inpaint_bpfa(**options | {"n_iter": 6}, seed=0)
+    parameters = out.metadata.Reconstruction.parameters
+    assert (parameters.n_iter, parameters.burn_in, parameters.n_atoms) == (6, 3, 32)
+    assert out.metadata.Reconstruction.trace.gamma_e.size == 6
+    defaults = cs.inpaint_bpfa.__kwdefaults__
+    assert defaults["n_iter"] is None and defaults["burn_in"] is None
+    with pytest.raises(ValueError, match="burn_in: expected fewer than n_iter=6"):
+        sub.inpaint_bpfa(**options | {"n_iter": 6, "burn_in": 6})
+
+
+@pytest.mark.parametrize("flag", ["uncertainty", "learn_dictionary"])
+def test_flags_must_be_bools(lattice, flag):
+    _, sub = lattice
+    with pytest.raises(TypeError, match=f"{flag}: expected True or False, got 'no'"):
+        sub.inpaint_bpfa(**FAST, **{flag: "no"})

@@ -4,6 +4,7 @@ import csv
 import shutil
 import subprocess
 
+import h5py
 import hyperspy.api as hs
 import numpy as np
 import pytest
@@ -188,6 +189,25 @@ def test_unreadable_file_exits_2_with_one_line(tmp_path, capsys):
                          tmp_path / "out.hspy")
     assert status == 2
     assert err.count("\n") == 1 and "cannot read" in err and "broken.dm3" in err
+
+
+@pytest.mark.parametrize("name", ["empty.hspy", "no_signal.hspy"])
+def test_a_file_without_a_signal_is_named(tmp_path, capsys, name):
+    path = tmp_path / name
+    if name == "empty.hspy":
+        path.write_bytes(b"")
+    else:  # a valid HDF5 file, but no HyperSpy signal in it
+        with h5py.File(path, "w") as file:
+            file.create_group("Experiments")
+    out = tmp_path / "out.hspy"
+    status, _, err = run(capsys, "inpaint", path, "-o", out)
+    assert status == 2 and err.count("\n") == 1
+    assert f"error: path: cannot read {name}: OSError" in err
+    # and as the guide image of a spectrum image
+    status, _, err = run(capsys, "inpaint", DATA / "test_TEM.bcf", "--guide", path, "-o", out)
+    assert status == 2 and err.count("\n") == 1
+    assert f"error: --guide: cannot read {name}: OSError" in err
+    assert not out.exists()
 
 
 def test_demo_refuses_to_overwrite_before_computing(tmp_path, capsys):

@@ -1,5 +1,7 @@
 import logging
 import os
+import re
+import struct
 import subprocess
 import sys
 import textwrap
@@ -18,6 +20,13 @@ from hyperspy_cs._scan import ScanAxesError, scan_layout
 
 def calibration(axes):
     return [(a.name, a.scale, a.offset, str(a.units), a.size) for a in axes]
+
+
+def contents(path):
+    """The bytes of a file, or of each file of a folder (.zspy), to check it is unchanged."""
+    if path.is_dir():
+        return {str(f.relative_to(path)): f.read_bytes() for f in sorted(path.rglob("*")) if f.is_file()}
+    return path.read_bytes()
 
 
 def size_on_disk(path):
@@ -122,6 +131,50 @@ def test_guide_at_another_resolution_with_the_same_field_of_view_is_resampled(bc
         axis.units = ""
     with pytest.raises(ValueError, match="not calibrated"):
         io._find_guide([uncalibrated, coarse], coarse, scan_layout(coarse), "HAADF")
+
+
+def test_guide_on_non_uniform_scan_axes(bcf_tem):
+    haadf, eds = bcf_tem
+    coarse = eds.rebin(scale=(2, 2, 1))  # 32 x 32 scan, same field of view
+    uniform = io._find_guide([haadf.deepcopy(), coarse], coarse, scan_layout(coarse), "HAADF")
+    for signal in (eds, coarse):
+        for axis in signal.axes_manager.navigation_axes:
+            axis.convert_to_non_uniform_axis()  # same positions, but no scale and offset
+    x = eds.axes_manager.navigation_axes[0]
+    x.axis = x.axis + 0.2 * (x.axis[1] - x.axis[0]) * np.sin(np.arange(x.size))  # and not uniform
+    # the same grid: the guide takes the scan's axes
+    guide = io._find_guide([haadf.deepcopy(), eds], eds, scan_layout(eds), "HAADF")
+    assert np.array_equal(guide.data, haadf.data)
+    for g, s in zip(guide.axes_manager.signal_axes, eds.axes_manager.navigation_axes):
+        assert not g.is_uniform and (g.name, g.units) == (s.name, s.units)
+        assert np.array_equal(g.axis, s.axis)
+    # another resolution: resampled onto the scan's positions, here those of the uniform grid
+    guide = io._find_guide([haadf.deepcopy(), coarse], coarse, scan_layout(coarse), "HAADF")
+    assert np.allclose(guide.data, uniform.data)
+    for g, s in zip(guide.axes_manager.signal_axes, coarse.axes_manager.navigation_axes):
+        assert not g.is_uniform and np.array_equal(g.axis, s.axis)
+
+
+@pytest.mark.parametrize(
+    "name, source, n_bytes, cause, reason",  # reason: a regular expression
+    [
+        ("truncated.bcf", "test_TEM.bcf", 400, struct.error, "struct.error: unpack requires"),
+        ("truncated_tree.bcf", "test_TEM.bcf", 20000, IndexError, "IndexError: index 0 is out of bounds"),
+        ("truncated.emd", "Test_SI_16x16_215_kx.emd", 5000, OSError,
+         r"OSError: Unable to .* \(truncated file"),
+        ("truncated.dm4", "EELS_SI.dm4", 500, struct.error, "struct.error: unpack requires"),
+        ("empty.hspy", None, 0, OSError, r"OSError: Unable to .* \(file signature not found\)"),
+        ("scan.xyz", None, 1000, OSError, "OSError: Could not find a backend"),  # no reader has .xyz
+    ],
+)
+def test_unreadable_file_is_a_value_error_naming_it(tmp_path, name, source, n_bytes, cause, reason):
+    path = tmp_path / name
+    text = b"not a signal\n" * (n_bytes // 13)
+    path.write_bytes((DATA / source).read_bytes()[:n_bytes] if source else text)
+    for load in (io.load_acquisition, io.load_compact):
+        with pytest.raises(ValueError, match=f"^path: cannot read {re.escape(name)}: {reason}") as error:
+            load(path)
+        assert type(error.value.__cause__) is cause  # the reader's error, kept
 
 
 def test_load_acquisition_bad_input():
@@ -345,6 +398,45 @@ def test_compact_file_is_much_smaller(tmp_path):
     sub.save(tmp_path / "raw.hspy", compression=None)
     io.save_compact(sub, tmp_path / "compact_raw.hspy", compression=None)
     assert size_on_disk(tmp_path / "compact_raw.hspy") < size_on_disk(tmp_path / "raw.hspy") / 8
+
+
+@pytest.mark.parametrize("ext", ["hspy", "zspy"])
+def test_save_compact_onto_the_file_a_lazy_signal_reads(tmp_path, sub_tem, ext):
+    path = tmp_path / f"map.{ext}"
+    sub_tem.save(path)
+    io.save_compact(hs.load(path, lazy=True), path, overwrite=True)  # the full file made compact
+    assert hs.load(path).data.shape == (int(cs.get_mask(sub_tem).sum()), 2048)
+    out = io.load_compact(path)
+    assert np.array_equal(out.data, sub_tem.data)
+    assert np.array_equal(cs.get_mask(out), cs.get_mask(sub_tem))
+    assert out.original_metadata.as_dictionary().keys() == sub_tem.original_metadata.as_dictionary().keys()
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]  # nothing left beside it
+
+
+@pytest.mark.parametrize("ext, failing", [("hspy", {"compression": "no-such-filter"}),
+                                          ("zspy", {"compressor": "no-such-codec"})])
+def test_save_compact_replaces_an_existing_file_only_when_asked(tmp_path, monkeypatch, bcf_tem, sub_tem,
+                                                                 ext, failing):
+    path = tmp_path / f"map.{ext}"
+    io.save_compact(sub_tem, path)
+    before = contents(path)
+    other = bcf_tem[1].subsample(0.2, "random", seed=1)
+    io.save_compact(other, path, overwrite=False)  # as signal.save: kept, nothing written
+
+    def no_terminal(message):
+        raise EOFError
+
+    monkeypatch.setattr("builtins.input", no_terminal)
+    io.save_compact(other, path)  # None asks; with no terminal to ask, kept
+    with pytest.raises(ValueError, match="no-such"):  # h5py's, zarr's: the write fails
+        io.save_compact(other, path, overwrite=True, **failing)
+    assert contents(path) == before  # a failed write leaves the file as it was
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+    with pytest.raises(TypeError, match="overwrite: expected None, True or False"):
+        io.save_compact(other, path, overwrite="yes")
+    monkeypatch.setattr("builtins.input", lambda message: "y")
+    io.save_compact(other, path)  # None asks: yes
+    assert np.array_equal(io.load_compact(path).data, other.data)
 
 
 def test_compact_image_stack_round_trip(tmp_path, image):

@@ -109,3 +109,16 @@ def test_line_rebuild_is_the_least_squares_fit(eds):
     expected, *_ = np.linalg.lstsq(design, spectra, rcond=None)
     assert np.allclose(layers.rebuild_matrix, expected, atol=1e-8 * np.abs(expected).max())
     assert layer_spec(si, "lines").names == layers.names
+
+
+def test_too_few_sampled_spectra_name_the_fix(eds):
+    si, _ = eds
+    layout, data = canonical(si)
+    observed = np.zeros(data.shape[:3], bool)
+    observed[0, 3, 4] = True
+    with pytest.raises(ValueError, match="at least 2 sampled spectra, got 1.*lines"):
+        spectral_layers(si, data, observed, layers="auto")
+    observed[0, 5, 6] = True
+    with pytest.raises(ValueError, match="support at most 1 PCA component"):
+        spectral_layers(si, data, observed, layers=3)
+    assert spectral_layers(si, data, observed, layers="lines").rebuild_matrix.shape[1] == 256

@@ -177,6 +177,9 @@ def test_acquisition_report(image):
         ({"dose": -1}, ValueError, "dose"),
         ({"frames": 0}, ValueError, "frames"),
         ({"seed": "abc"}, TypeError, "seed"),
+        ({"pattern": ["random"]}, TypeError, "pattern: expected one of"),
+        ({"dose": 1e20}, ValueError, "dose: expected at most"),
+        ({"lazy_output": "yes"}, TypeError, "lazy_output"),
         ({"mask": np.ones((64, 48), bool), "positions": [(0, 0)]}, ValueError, "one of them"),
     ],
 )
@@ -213,3 +216,41 @@ def test_subsampling_twice_is_refused(image):
     sub = image.subsample(0.5, seed=0)
     with pytest.raises(ValueError, match="already sub-sampled"):
         sub.subsample(0.5)
+
+
+def test_the_advice_for_subsampling_further_works(image):
+    sub = image.subsample(0.5, seed=0, dose=100)
+    top_half = np.zeros((64, 48), bool)
+    top_half[:32] = True
+    further = sub.subsample(mask=cs.get_mask(sub) & top_half)
+    kept = cs.get_mask(sub) & top_half
+    assert np.array_equal(cs.get_mask(further), kept)
+    assert np.array_equal(further.data[kept], sub.data[kept]) and not further.data[~kept].any()
+    assert further.metadata.Acquisition.Subsampling.dose == 100  # the values keep their dose
+    with pytest.raises(ValueError, match="mask: .* not visited in the sub-sampled signal"):
+        sub.subsample(mask=top_half)  # positions that hold no measurement
+    with pytest.raises(ValueError, match="positions: 1 position"):
+        sub.subsample(positions=np.argwhere(~cs.get_mask(sub))[:1])
+
+
+def test_dose_reads_only_visited_positions(image):
+    sampled = np.zeros((64, 48), bool)
+    sampled[::2] = True
+    image.data[~sampled] = np.nan  # an instrument's "not measured"
+    image.data[1, 3], image.data[3, 5] = -5.0, 1e6  # negative, and far above the visited peak
+    sub = image.subsample(mask=sampled, dose=50, seed=0)
+    assert np.isfinite(sub.data).all() and not sub.data[~sampled].any()
+    peak = image.data[sampled].max()
+    counts = sub.data[sampled] * 50 / peak
+    assert np.allclose(counts, np.rint(counts)) and counts.min() >= 0
+    # The dose is relative to the visited peak: the mean count follows the data.
+    assert counts.mean() == pytest.approx(50 * image.data[sampled].mean() / peak, rel=0.05)
+
+
+def test_dose_counts_never_wrap_around():
+    full = hs.signals.Signal2D(np.full((8, 8), 65535, np.uint16))
+    counts = full.subsample(1.0, dose=6e9, seed=0).data
+    # Poisson(6e9) is 6e9 +- 8e4, above uint32's 4.29e9.
+    assert np.abs(counts.astype(np.float64) - 6e9).max() < 1e6
+    signed = hs.signals.Signal2D(np.full((8, 8), 3, np.int16))
+    assert signed.subsample(1.0, dose=1e3, seed=0).data.dtype.kind == "i"
