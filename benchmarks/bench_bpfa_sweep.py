@@ -5,7 +5,7 @@ pixels observed, 8 x 8 patches (all 62,001 overlapping ones), K = 128 atoms. The
 engine is first run for a few sweeps so that the codes have their realistic sparsity
 (about 7-9 active atoms per patch), then the same state is swept by
 
-- the numba engine (``hyperspy_cs._bpfa._Sampler.sweep``: DTD for all atoms, the
+- the numba engine (``hyperspy_cs.bpfa._engine._Sampler.sweep``: DTD for all atoms, the
   per-atom z/s/d/residual passes, the hyper-parameter draws), median of a few sweeps;
 - a plain numpy implementation of the same sweep, vectorised over patches (below);
 
@@ -23,7 +23,7 @@ import numba
 import numpy as np
 from skimage import data, transform
 
-from hyperspy_cs._bpfa import _Sampler, _run_key
+from hyperspy_cs.bpfa._engine import _Sampler, _run_key
 
 B, K, FRACTION = 8, 128, 0.2
 

@@ -36,7 +36,7 @@ import hyperspy.api as hs  # noqa: E402
 from threadpoolctl import threadpool_info  # noqa: E402
 
 import hyperspy_cs  # noqa: E402
-from hyperspy_cs.compare import compare  # noqa: E402
+from hyperspy_cs import compare  # noqa: E402
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"

@@ -18,11 +18,11 @@ import hyperspy.api as hs
 import numpy as np
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
-from hyperspy_cs._fourier import fourier_global, fourier_lowpass
-from hyperspy_cs._interpolate import interpolate
-from hyperspy_cs._ksvd import ksvd
-from hyperspy_cs._nonlocal import nonlocal_means
-from hyperspy_cs._pnp import pnp
+from hyperspy_cs.classical._fourier import fourier_global, fourier_lowpass
+from hyperspy_cs.classical._interpolate import interpolate
+from hyperspy_cs.classical._ksvd import ksvd
+from hyperspy_cs.classical._nonlocal import nonlocal_means
+from hyperspy_cs.classical._pnp import pnp
 
 DATA = pathlib.Path(__file__).resolve().parent.parent / "tests" / "data"
 

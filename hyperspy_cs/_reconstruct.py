@@ -12,7 +12,8 @@ import dask.array as da
 import numpy as np
 
 from . import _scan
-from .subsample import SUBSAMPLING_NODE, get_mask
+from ._validate import check_bool
+from ._metadata import RECONSTRUCTION_NODE, SUBSAMPLING_NODE, get_mask
 
 _logger = logging.getLogger(__name__)
 
@@ -52,6 +53,12 @@ def resolve_mask(signal, layout, mask):
     return np.ascontiguousarray(observed), source
 
 
+def wants_lazy(signal, lazy_output):
+    """Whether the result is lazy: ``lazy_output`` (None: as the input), checked."""
+    lazy_output = check_bool(lazy_output, name="lazy_output", allow_none=True)
+    return signal._lazy if lazy_output is None else lazy_output
+
+
 def check_finite_samples(values):
     """Raise if the measured ``values`` hold NaN or inf (they would spread into the result)."""
     if not np.isfinite(values).all():
@@ -82,10 +89,10 @@ def output_signal(signal, layout, canonical, *, method, parameters, mask_source,
         out = _new_like(signal, _scan.from_canonical(canonical, layout))
     record = {"method": method, "parameters": _storable(parameters), "mask_source": mask_source}
     record.update(extra or {})
-    out.metadata.set_item("Reconstruction", record)
+    out.metadata.set_item(RECONSTRUCTION_NODE, record)
     title = signal.metadata.get_item("General.title", "")
     out.metadata.General.title = f"{title} ({method})".strip()
-    lazy = signal._lazy if lazy_output is None else lazy_output
+    lazy = wants_lazy(signal, lazy_output)
     return out.as_lazy() if lazy and not out._lazy else out
 
 

@@ -132,3 +132,11 @@ def scan_axes(signal, layout=None):
     am = signal.axes_manager
     axes = am.signal_axes if layout.kind == "image" else am.navigation_axes
     return axes[0], axes[1]
+
+
+def layout_or_none(signal):
+    """The signal's :class:`ScanLayout`, or None when it has no scan axes."""
+    try:
+        return scan_layout(signal)
+    except ScanAxesError:
+        return None

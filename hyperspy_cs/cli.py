@@ -16,16 +16,17 @@ import hyperspy.api as hs
 import matplotlib
 import matplotlib.pyplot as plt
 
-from .bpfa import get_dictionary
-from .compare import compare
+from ._compare import compare
+from ._guide import resample_guide
+from ._inpaint import METHODS, inpaint
+from ._metadata import get_mask
+from ._report import acquisition_report
+from .bpfa import BPFADictionary, get_dictionary
 from .data import atomic_resolution_image
-from .dictionary import BPFADictionary
-from .guide import resample_guide
-from .inpaint import METHODS, inpaint
-from .io import _load_file, load_acquisition, save_compact
+from .io import load_acquisition, save_compact
+from .io._files import load_file
 from .metrics import psnr
 from .patterns import PATTERNS
-from .subsample import acquisition_report, get_mask
 
 _EPILOG = """examples:
   hyperspy-cs demo -o demo/
@@ -155,7 +156,7 @@ def _without_report_request(record):
 def _read(load, path, **kwargs):
     """``load(path, **kwargs)`` with hs.load's report request filtered out.
 
-    ``load`` is ``load_acquisition`` or ``io._load_file``, whose errors name the
+    ``load`` is ``load_acquisition`` or ``io.load_file``, whose errors name the
     file that no reader could read.
     """
     logger = logging.getLogger("hyperspy.io")
@@ -323,7 +324,7 @@ def _load_with_guide(path, guide):
     if signal.axes_manager.signal_dimension == 2:
         raise ValueError(f"--guide: {path.name} holds an image; a guide goes with a spectrum "
                          "image")
-    image = _read(_load_file, guide_file, name="--guide")
+    image = _read(load_file, guide_file, name="--guide")
     if isinstance(image, list) or image.axes_manager.signal_dimension != 2 \
             or image.axes_manager.navigation_dimension:
         raise ValueError(f"--guide: {guide_file.name} does not hold a single image")
@@ -334,7 +335,7 @@ def _load_with_guide(path, guide):
 
 
 def _load_dictionary(path):
-    loaded = _read(_load_file, path, name="--dictionary")
+    loaded = _read(load_file, path, name="--dictionary")
     return loaded if isinstance(loaded, BPFADictionary) else get_dictionary(loaded)
 
 

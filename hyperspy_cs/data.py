@@ -21,11 +21,11 @@ from exspy.signals import EDSSEMSpectrum, EDSTEMSpectrum, LazyEDSSEMSpectrum, La
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
+from ._metadata import SIMULATION_NODE
 from ._validate import as_rng, check_bool, check_dose, check_positive_int, check_positive_number
 
 __all__ = ["atomic_resolution_image", "eds_spectrum_image", "EDSTruth"]
 
-SIMULATION_NODE = "Simulation"
 # Target size of a lazy chunk (whole scan rows), in array elements.
 _CHUNK_ELEMENTS = 2**20
 # Noise streams, one per kind of noise, so no two share random numbers.

@@ -17,11 +17,11 @@ from hyperspy.signal import BaseSignal
 from skimage.metrics import peak_signal_noise_ratio, structural_similarity
 
 from . import _scan
+from ._metadata import THINNING_NODE
 from ._validate import as_rng, check_positive_number, check_real_dtype
 
 __all__ = ["psnr", "ssim", "sre", "split_counts"]
 
-THINNING_NODE = "Acquisition.Thinning"
 # skimage's default SSIM window is 7 x 7 pixels.
 _SSIM_MIN_SIZE = 7
 

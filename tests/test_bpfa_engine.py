@@ -12,8 +12,8 @@ from skimage import data as skdata
 from skimage import transform
 from skimage.metrics import peak_signal_noise_ratio
 
-from hyperspy_cs import _bpfa_kernels as kern
-from hyperspy_cs._bpfa import bpfa
+from hyperspy_cs.bpfa import _kernels as kern
+from hyperspy_cs.bpfa._engine import bpfa
 
 
 def patches_of(image, b):

@@ -8,8 +8,8 @@ import pytest
 from threadpoolctl import threadpool_limits
 
 import hyperspy_cs as cs
-from hyperspy_cs.compare import Comparison, compare
-from hyperspy_cs.inpaint import METHODS
+from hyperspy_cs import Comparison, compare
+from hyperspy_cs._inpaint import METHODS
 
 FRACTIONS = (0.1, 0.25)
 CHEAP_BPFA = {"n_iter": 6, "burn_in": 3, "n_atoms": 32}
@@ -258,7 +258,7 @@ def test_argument_errors(image, kwargs, error, match):
 
 def test_unknown_option_is_refused_before_any_method_runs(image, monkeypatch):
     ran = []
-    module = sys.modules["hyperspy_cs.compare"]  # the package's ``compare`` is the function
+    module = sys.modules["hyperspy_cs._compare"]
     monkeypatch.setattr(module, "inpaint", lambda *a, **k: ran.append(k))
     for options in ({"cubic": {"n_iter": 3}}, {"bpfa": {"guide": None}}):
         with pytest.raises(TypeError, match=r"unknown option\(s\) \['(n_iter|guide)'\]"):

@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import yaml
 
-import hyperspy_cs
-from hyperspy_cs.dictionary import BPFADictionary
+from hyperspy_cs.bpfa.dictionary import BPFADictionary
 
 
 def run_python(code):
@@ -41,7 +40,7 @@ def test_hyperspy_and_exspy_import_with_the_extension_installed():
         print(hs.signals.Signal1D([1, 2]).__class__.__name__)
         """
     )
-    assert "hyperspy_cs.dictionary\nTrue" in out
+    assert "hyperspy_cs.bpfa.dictionary\nTrue" in out
     assert "Signal1D" in out
 
 
@@ -73,13 +72,13 @@ def test_methods_added_without_overwriting_and_import_twice_is_safe():
 
 
 def test_existing_attributes_are_never_overwritten():
-    from hyperspy_cs._methods import register
+    from hyperspy_cs._registration import register
 
     class Host:
         def subsample(self):
             return "theirs"
 
-    register([hyperspy_cs.subsample], cls=Host)
+    register(["subsample"], cls=Host)
     assert Host().subsample() == "theirs"
 
 

@@ -4,7 +4,7 @@ import pytest
 
 import hyperspy_cs as cs
 from hyperspy_cs import _scan
-from hyperspy_cs.guide import check_guide, with_guide
+from hyperspy_cs._guide import check_guide, with_guide
 
 
 @pytest.fixture

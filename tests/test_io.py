@@ -15,6 +15,7 @@ from conftest import DATA, load
 
 import hyperspy_cs as cs
 from hyperspy_cs import io
+from hyperspy_cs.io import _vendor
 from hyperspy_cs._scan import ScanAxesError, scan_layout
 
 
@@ -111,11 +112,11 @@ def test_overview_at_another_field_of_view_is_not_used_as_guide(caplog):
     assert guide.data.shape == (50, 50) and np.array_equal(guide.data, on_grid.data)
     # Alone, the overview covers ~14 x 10 um around a 0.6 um map: rejected, never resampled.
     layout = scan_layout(cube)
-    with caplog.at_level(logging.INFO, logger="hyperspy_cs.io"):
-        assert io._find_guide([overview, cube], cube, layout, "auto") is None
+    with caplog.at_level(logging.INFO, logger="hyperspy_cs.io._vendor"):
+        assert _vendor._find_guide([overview, cube], cube, layout, "auto") is None
     assert "field of view" in caplog.text
     with pytest.raises(ValueError, match="field of view"):
-        io._find_guide([overview, cube], cube, layout, "Ch 1")
+        _vendor._find_guide([overview, cube], cube, layout, "Ch 1")
 
 
 def test_guide_at_another_resolution_with_the_same_field_of_view_is_resampled(bcf_tem):
@@ -123,33 +124,33 @@ def test_guide_at_another_resolution_with_the_same_field_of_view_is_resampled(bc
     coarse = eds.rebin(scale=(2, 2, 1))  # 32 x 32 scan, same field of view
     guide_nm = haadf.deepcopy()
     guide_nm.axes_manager.convert_units(units="nm")  # units are converted before comparing
-    guide = io._find_guide([guide_nm, coarse], coarse, scan_layout(coarse), "HAADF")
+    guide = _vendor._find_guide([guide_nm, coarse], coarse, scan_layout(coarse), "HAADF")
     assert guide.data.shape == (32, 32)
     assert calibration(guide.axes_manager.signal_axes) == calibration(coarse.axes_manager.navigation_axes)
     uncalibrated = haadf.deepcopy()
     for axis in uncalibrated.axes_manager.signal_axes:
         axis.units = ""
     with pytest.raises(ValueError, match="not calibrated"):
-        io._find_guide([uncalibrated, coarse], coarse, scan_layout(coarse), "HAADF")
+        _vendor._find_guide([uncalibrated, coarse], coarse, scan_layout(coarse), "HAADF")
 
 
 def test_guide_on_non_uniform_scan_axes(bcf_tem):
     haadf, eds = bcf_tem
     coarse = eds.rebin(scale=(2, 2, 1))  # 32 x 32 scan, same field of view
-    uniform = io._find_guide([haadf.deepcopy(), coarse], coarse, scan_layout(coarse), "HAADF")
+    uniform = _vendor._find_guide([haadf.deepcopy(), coarse], coarse, scan_layout(coarse), "HAADF")
     for signal in (eds, coarse):
         for axis in signal.axes_manager.navigation_axes:
             axis.convert_to_non_uniform_axis()  # same positions, but no scale and offset
     x = eds.axes_manager.navigation_axes[0]
     x.axis = x.axis + 0.2 * (x.axis[1] - x.axis[0]) * np.sin(np.arange(x.size))  # and not uniform
     # the same grid: the guide takes the scan's axes
-    guide = io._find_guide([haadf.deepcopy(), eds], eds, scan_layout(eds), "HAADF")
+    guide = _vendor._find_guide([haadf.deepcopy(), eds], eds, scan_layout(eds), "HAADF")
     assert np.array_equal(guide.data, haadf.data)
     for g, s in zip(guide.axes_manager.signal_axes, eds.axes_manager.navigation_axes):
         assert not g.is_uniform and (g.name, g.units) == (s.name, s.units)
         assert np.array_equal(g.axis, s.axis)
     # another resolution: resampled onto the scan's positions, here those of the uniform grid
-    guide = io._find_guide([haadf.deepcopy(), coarse], coarse, scan_layout(coarse), "HAADF")
+    guide = _vendor._find_guide([haadf.deepcopy(), coarse], coarse, scan_layout(coarse), "HAADF")
     assert np.allclose(guide.data, uniform.data)
     for g, s in zip(guide.axes_manager.signal_axes, coarse.axes_manager.navigation_axes):
         assert not g.is_uniform and np.array_equal(g.axis, s.axis)

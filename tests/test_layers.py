@@ -3,7 +3,7 @@ import pytest
 
 import hyperspy_cs as cs
 from hyperspy_cs import _scan
-from hyperspy_cs.layers import layer_spec, spectral_layers, spectral_moments
+from hyperspy_cs._layers import layer_spec, spectral_layers, spectral_moments
 
 
 @pytest.fixture(scope="module")

@@ -17,7 +17,7 @@ import numpy as np
 import pytest
 
 import hyperspy_cs as cs
-from hyperspy_cs import _tiling
+from hyperspy_cs.bpfa import _lazy as _tiling
 
 TILE_RTOL = 1e-6
 FAST = {"n_iter": 6, "burn_in": 3, "n_atoms": 16, "show_progressbar": False}

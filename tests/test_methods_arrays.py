@@ -17,12 +17,12 @@ from skimage import transform
 from skimage.metrics import peak_signal_noise_ratio
 from skimage.restoration import inpaint_biharmonic
 
-from hyperspy_cs import _interpolate
-from hyperspy_cs._fourier import fourier_global, fourier_lowpass, lattice_peaks
-from hyperspy_cs._interpolate import interpolate
-from hyperspy_cs._ksvd import ksvd
-from hyperspy_cs._nonlocal import lattice_period, nonlocal_means, nonlocal_refine
-from hyperspy_cs._pnp import _dihedral, _dihedral_inverse, available_denoisers, pnp
+from hyperspy_cs.classical import _interpolate
+from hyperspy_cs.classical._fourier import fourier_global, fourier_lowpass, lattice_peaks
+from hyperspy_cs.classical._interpolate import interpolate
+from hyperspy_cs.classical._ksvd import ksvd
+from hyperspy_cs.classical._nonlocal import lattice_period, nonlocal_means, nonlocal_refine
+from hyperspy_cs.classical._pnp import _dihedral, _dihedral_inverse, available_denoisers, pnp
 
 DATA = pathlib.Path(__file__).parent / "data"
 

@@ -21,11 +21,12 @@ from hyperspy.signal import BaseSignal
 
 from . import _scan
 from ._validate import as_rng, check_bool, check_fraction, resolve_progressbar
-from .guide import check_guide
-from .inpaint import METHODS, check_options, inpaint
+from ._guide import check_guide
+from ._inpaint import METHODS, check_options, inpaint
+from ._metadata import SUBSAMPLING_NODE, get_mask, is_count_data
+from ._subsample import subsample
 from .metrics import psnr, split_counts, sre, ssim
 from .patterns import PATTERNS
-from .subsample import SUBSAMPLING_NODE, get_mask, is_count_data, subsample
 
 __all__ = ["compare", "Comparison"]
 

@@ -1,28 +1,34 @@
 """BPFA inpainting and denoising of images and spectrum images (HyperSpy layer).
 
-Both functions run the same engine (:mod:`hyperspy_cs._bpfa`): an image is the
+Both functions run the same engine (:mod:`hyperspy_cs.bpfa._engine`): an image is the
 ``N = 1`` case of ``b x b x N`` patches; a spectrum image is reconstructed through
 ``N`` layers, an optional fully sampled guide image (BSE/HAADF) plus spectral
-layers (:mod:`hyperspy_cs.layers`), and its full spectra are rebuilt from the
+layers (:mod:`hyperspy_cs._layers`), and its full spectra are rebuilt from the
 reconstructed layers.
 
 A lazy result (lazy input, or ``lazy_output=True``) is the same engine run on
-overlapping tiles after a bounded learning pass (:mod:`hyperspy_cs._tiling`), so
+overlapping tiles after a bounded learning pass (:mod:`hyperspy_cs.bpfa._lazy`), so
 that maps larger than memory are reconstructed tile by tile on ``compute()`` or
 ``save()``.
 """
 
-import dataclasses
 import time
 
 import dask.array as da
-from dask.delayed import Delayed
 import numpy as np
 
-from . import _scan, _tiling
-from ._bpfa import N_ATOMS, bpfa, resolve_sweeps
-from ._reconstruct import check_finite_samples, output_signal, resolve_mask, scan_data
-from ._validate import (
+from .. import _scan
+from .._docstrings import fill_doc
+from .._guide import check_guide, with_guide
+from .._layers import check_counts, layer_spec, spectral_layers
+from .._reconstruct import (
+    check_finite_samples,
+    output_signal,
+    resolve_mask,
+    scan_data,
+    wants_lazy,
+)
+from .._validate import (
     as_rng,
     check_bool,
     check_positive_int,
@@ -30,9 +36,9 @@ from ._validate import (
     check_real_dtype,
     resolve_progressbar,
 )
+from . import _lazy
+from ._engine import N_ATOMS, bpfa, resolve_sweeps
 from .dictionary import BPFADictionary
-from .guide import check_guide, with_guide
-from .layers import check_counts, layer_spec, spectral_layers
 
 __all__ = ["inpaint_bpfa", "inpaint_bpfa3d", "get_dictionary"]
 
@@ -56,8 +62,9 @@ def _dictionary_atoms(dictionary, n_layers):
     return atoms
 
 
-def _check_patch_size(patch_size, dictionary, scan_shape):
-    """``patch_size``, or the dictionary's when None, checked against the scan ``(R, C)``."""
+def _check_patch_size(patch_size, dictionary, scan_shape, *, default):
+    """``patch_size`` (None: the dictionary's, else ``default``), checked against the
+    scan ``(R, C)``."""
     if dictionary is not None:
         side = (dictionary.patch_size if isinstance(dictionary, BPFADictionary)
                 else np.shape(dictionary)[1] if np.ndim(dictionary) == 4 else None)
@@ -68,6 +75,8 @@ def _check_patch_size(patch_size, dictionary, scan_shape):
                 f"patch_size: the dictionary's atoms are {side} x {side}, "
                 f"got patch_size={patch_size}"
             )
+    if patch_size is None:
+        patch_size = default
     patch_size = check_positive_int(patch_size, name="patch_size", minimum=2)
     if patch_size > min(scan_shape):
         raise ValueError(
@@ -110,11 +119,44 @@ def _record(result, *, names, title, runtime):
     }
 
 
+def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels):
+    """Memory an eager run allocates for layers ``(F, R, C, N)`` and ``n_channels`` spectra.
+
+    The engine holds the residual and the patch estimates of every patch
+    (``n x b*b*N`` float32 each), the codes and masked atom norms (``K x n``
+    float32 each), the running estimate, mean and spread (``F x R x C x N``
+    float64); the rebuilt spectra (float32) exist twice while they are made.
+    """
+    F, R, C, N = shape
+    n_patches = F * (R - patch_size + 1) * (C - patch_size + 1)
+    engine = 8 * n_patches * (patch_size**2 * N + n_atoms) + (24 if uncertainty else 16) * F * R * C * N
+    return engine + 8 * F * R * C * n_channels
+
+
+def _check_memory(peak):
+    """Refuse an eager run that would not fit in the memory available now."""
+    import psutil
+
+    available = psutil.virtual_memory().available
+    if peak > available:
+        raise MemoryError(
+            f"signal: an eager reconstruction needs about {peak / 2**30:.1f} GiB and "
+            f"{available / 2**30:.1f} GiB are available; pass lazy_output=True to "
+            "reconstruct it tile by tile in bounded memory (or use a smaller patch_size)"
+        )
+
+
 def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dictionary, seed,
-                show_progressbar, engine_options):
-    """Run the sampler on data in memory and collect what every BPFA result records."""
+                show_progressbar, engine_options, n_channels=0):
+    """Run the sampler on data in memory and collect what every BPFA result records.
+
+    ``n_channels``: the spectra rebuilt from the layers afterwards (0 for an image),
+    counted in the memory check.
+    """
+    _check_memory(_peak_bytes(data.shape, patch_size=patch_size,
+                              n_atoms=engine_options["n_atoms"],
+                              uncertainty=engine_options["uncertainty"], n_channels=n_channels))
     atoms = _dictionary_atoms(dictionary, data.shape[-1])
-    patch_size = _check_patch_size(patch_size, dictionary, data.shape[1:3])
     _, recorded_seed = as_rng(seed)
     start = time.perf_counter()
     result = bpfa(
@@ -140,7 +182,7 @@ _LAZY_DOC = """
     **Lazy results** (lazy input, or ``lazy_output=True``). Maps larger than
     memory are reconstructed in bounded memory by a Dask graph; the call reads
     nothing but the scan mask (and the guide image), and ``compute()`` or
-    ``save()`` run the graph (:mod:`hyperspy_cs._tiling`):
+    ``save()`` run the graph (:mod:`hyperspy_cs.bpfa._lazy`):
 
     1. for a spectrum image, one streaming pass over the whole map sums the
        moments of the sampled spectra, which fit the spectral layers exactly as
@@ -186,87 +228,11 @@ _LAZY_DOC = """
     both at once with ``dask.compute``)."""
 
 
-def _lazy(signal, lazy_output):
-    lazy_output = check_bool(lazy_output, name="lazy_output", allow_none=True)
-    return signal._lazy if lazy_output is None else lazy_output
-
-
-def _sweeps(engine_options):
-    return {k: engine_options[k] for k in ("n_iter", "burn_in", "step")}
-
-
-@dataclasses.dataclass(frozen=True)
-class _LazyPlan:
-    """How a lazy result is cut: checked sizes, learning windows and tile chunks."""
-
-    patch_size: int
-    tile_size: int
-    learning_positions: int
-    windows: np.ndarray
-    chunks: tuple
-
-
-def _lazy_plan(layout, observed, *, patch_size, dictionary, tile_size, n_channels,
-               learning_positions, seed):
-    """Check the lazy options and place the learning windows and the tiles."""
-    patch_size = _check_patch_size(patch_size, dictionary, layout.scan_shape)
-    tile = _tiling.tile_size_for(tile_size, n_channels=n_channels, patch_size=patch_size)
-    positions = _tiling.check_learning_positions(learning_positions, patch_size=patch_size)
-    return _LazyPlan(
-        patch_size=patch_size,
-        tile_size=tile,
-        learning_positions=positions,
-        windows=_tiling.learning_windows(observed, positions=positions, patch_size=patch_size,
-                                         seed=seed),
-        chunks=_tiling.tile_chunks(layout.scan_shape, tile_size=tile, patch_size=patch_size),
-    )
-
-
-def _learn_and_tile(signal, data, observed, plan, *, spec=None, dtype=None, width=1,
-                    guide_data=None, guide_names=(), guide_weights=(), dictionary, seed,
-                    show_progressbar, uncertainty, engine_options):
-    """The lazy graph: streaming and learning passes, then the tiles.
-
-    ``data`` are the canonical ``(F, R, C, E)`` values, ``spec`` the spectral
-    layers to fit for a spectrum image, None for an image. Returns the
-    learning pass (delayed), the packed lazy layers (``width`` means, then
-    ``width`` stds with ``uncertainty``), and the ``extra`` and ``parameters``
-    to record.
-    """
-    options = engine_options | {
-        "patch_size": plan.patch_size, "dictionary": _dictionary_atoms(dictionary, None),
-        "seed": seed, "show_progressbar": resolve_progressbar(show_progressbar),
-        "uncertainty": False,
-    }
-    learned = _tiling.learning_pass(
-        data, observed, plan.windows, chunks=plan.chunks, spec=spec, dtype=dtype,
-        guide=guide_data, guide_names=guide_names, guide_weights=guide_weights,
-        title=_title(signal), engine_options=options,
-    )
-    if spec is None:
-        maps = _tiling.as_tiles(data, plan.chunks).astype(np.float64)
-    else:
-        maps = _tiling.layer_maps(data, observed, learned, chunks=plan.chunks, width=width,
-                                  guide=guide_data)
-    packed = _tiling.tile_pass(maps, observed, learned, patch_size=plan.patch_size,
-                               n_full=len(guide_names), seed=seed,
-                               sweeps=_sweeps(engine_options), uncertainty=uncertainty)
-    extra = {"seed": seed, "tiling": {
-        "tile_size": plan.tile_size,
-        "depth": plan.patch_size - 1,
-        "learning_windows": plan.windows,
-        "empty_tiles": _tiling.empty_tiles(observed, plan.chunks, patch_size=plan.patch_size),
-        "learning_pass": learned.key,
-    }}
-    parameters = {"patch_size": plan.patch_size, **engine_options, "seed": seed,
-                  "tile_size": plan.tile_size, "learning_positions": plan.learning_positions}
-    return learned, packed, extra, parameters
-
-
+@fill_doc
 def inpaint_bpfa(
     signal,
     *,
-    patch_size=8,
+    patch_size=None,
     n_atoms=None,
     n_iter=None,
     burn_in=None,
@@ -287,44 +253,20 @@ def inpaint_bpfa(
     ----------
     signal : hyperspy.signals.Signal2D
         A sub-sampled image, or a stack of frames (they share one dictionary).
-    patch_size : int
-        Side ``b`` of the square patches, in pixels. About the size of the
+    patch_size : int, optional
+        Side ``b`` of the square patches, in pixels: about the size of the
         smallest feature to resolve (an atomic column, a grain boundary).
-    n_atoms : int, optional
-        Dictionary size ``K``: by default 128, or the size of ``dictionary``.
-    n_iter, burn_in : int, optional
-        Gibbs sweeps in all and sweeps discarded before averaging: by default 40
-        and half of ``n_iter``. The burn-in is tempered (the noise precision is
-        capped while it lasts); clean images gain from a longer one, see the
-        user guide.
-    step : int
-        Average every ``step``-th sweep after the burn-in (thinning: a little
-        faster, as the image estimate is formed only for the averaged sweeps).
-    dictionary : BPFADictionary or numpy.ndarray, optional
-        A dictionary learned before (``get_dictionary(result)``): it seeds
-        learning, or with ``learn_dictionary=False`` is used as it is (sparse
-        coding only, much faster).
-    learn_dictionary : bool
-        Whether the dictionary is learned.
-    mask : numpy.ndarray of bool, optional
-        Visited positions ``(rows, cols)``, True = visited. Default:
-        ``metadata.Acquisition.Subsampling.sampled``; with neither, every
-        position counts as acquired and the image is denoised.
-    seed : None, int or numpy.random.Generator
-        Seed of the sampler; the integer used is stored with the result.
-    uncertainty : bool
-        Also compute the posterior standard deviation per pixel, stored as a
-        signal in ``metadata.Reconstruction.std``.
-    show_progressbar : bool, optional
-        Default: HyperSpy's preference.
-    lazy_output : bool, optional
-        None: lazy output for lazy input; True also for eager input.
-    tile_size : int, optional
-        Lazy results only: side of the tiles in pixels (at least
-        ``patch_size``). Default: 512 for images; for spectrum images the size
-        whose float32 spectra fit in 64 MiB (128 at 1024 channels), 64 to 512.
-    learning_positions : int
-        Lazy results only: most scan positions the learning pass reads.
+        Default: the dictionary's, else 8.
+    %(n_atoms)s
+    %(sweeps)s
+    %(step)s
+    %(dictionary)s
+    %(mask)s
+    %(seed)s
+    %(uncertainty)s
+    %(show_progressbar)s
+    %(lazy_output)s
+    %(lazy_options)s
 
     Returns
     -------
@@ -346,8 +288,9 @@ def inpaint_bpfa(
             "inpaint_bpfa3d(signal, guide=...)"
         )
     check_real_dtype(signal.data.dtype)
-    lazy = _lazy(signal, lazy_output)
+    lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
+    patch_size = _check_patch_size(patch_size, dictionary, layout.scan_shape, default=8)
     engine_options = _engine_options(dictionary, n_atoms=n_atoms, n_iter=n_iter,
                                      burn_in=burn_in, step=step,
                                      learn_dictionary=learn_dictionary, uncertainty=uncertainty)
@@ -355,15 +298,16 @@ def inpaint_bpfa(
     names = [signal.metadata.get_item("General.title", "") or "image"]
     if lazy:
         _, recorded_seed = as_rng(seed)
-        plan = _lazy_plan(layout, observed, patch_size=patch_size, dictionary=dictionary,
-                          tile_size=tile_size, n_channels=1,
-                          learning_positions=learning_positions, seed=recorded_seed)
-        _, packed, extra, parameters = _learn_and_tile(
-            signal, _scan.to_canonical(signal.data, layout), observed, plan,
-            dictionary=dictionary, seed=recorded_seed, show_progressbar=show_progressbar,
-            uncertainty=uncertainty, engine_options=engine_options,
+        graph = _lazy.reconstruct(
+            _scan.to_canonical(signal.data, layout), observed,
+            patch_size=patch_size,
+            dictionary=_dictionary_atoms(dictionary, None), tile_size=tile_size,
+            learning_positions=learning_positions, title=_title(signal), seed=recorded_seed,
+            show_progressbar=resolve_progressbar(show_progressbar),
+            engine_options=engine_options,
         )
-        reconstruction, std = packed[..., :1], packed[..., 1:]
+        reconstruction, std = graph.maps, graph.std
+        extra, parameters = graph.extra, graph.parameters
     else:
         data = scan_data(signal, layout).astype(np.float64)
         check_finite_samples(data[observed])
@@ -383,7 +327,7 @@ def inpaint_bpfa(
                          lazy_output=lazy)
 
 
-inpaint_bpfa.__doc__ += _LAZY_DOC
+inpaint_bpfa.__doc__ += _LAZY_DOC  # after fill_doc: it has no placeholders
 
 
 def _layer_stack(signal, layout, array, title, names):
@@ -406,13 +350,14 @@ def _layer_stack(signal, layout, array, title, names):
     return stack
 
 
+@fill_doc
 def inpaint_bpfa3d(
     signal,
     guide=None,
     *,
     layers="auto",
     guide_weight=1.0,
-    patch_size=6,
+    patch_size=None,
     n_atoms=None,
     n_iter=None,
     burn_in=None,
@@ -439,20 +384,32 @@ def inpaint_bpfa3d(
         STEM). Its edges steer the reconstruction of the spectral layers. A
         guide recorded at another resolution: :func:`hyperspy_cs.resample_guide`.
     layers : {"auto", "pca", "lines"} or int
-        The spectral layers, see :func:`hyperspy_cs.layers.spectral_layers`:
+        The spectral layers, see :func:`hyperspy_cs._layers.spectral_layers`:
         PCA scores of the sampled spectra (``"auto"``/``"pca"``, or that many
         components) or X-ray line intensities (``"lines"``, needs elements).
     guide_weight : float
         Weight of the guide in the likelihood (multiplies its noise precision):
         above 1 trusts the guide more, below 1 less.
-    patch_size, n_atoms, n_iter, burn_in, step, dictionary, learn_dictionary, mask, seed, uncertainty, show_progressbar, lazy_output, tile_size, learning_positions
-        As in :func:`inpaint_bpfa`. For a lazy result the spectral layers are
-        fitted on every sampled spectrum of the map, in a streaming pass (the
-        moments of the sampled spectra, summed tile by tile). The learning pass
-        holds the sampled spectra of its windows and one window of full spectra
-        at a time: about ``learning_positions * (fraction + 1 / n_windows) * E``
-        values. With ``uncertainty``, a lazy result needs ``layers`` to be an
-        int or ``"lines"`` (the number of layers of the lazy ``std``).
+    patch_size : int, optional
+        Side ``b`` of the square ``b x b x N`` patches, in pixels. Default: the
+        dictionary's, else 6.
+    %(n_atoms)s
+    %(sweeps)s
+    %(step)s
+    %(dictionary)s
+    %(mask)s
+    %(seed)s
+    %(uncertainty)s
+        With ``uncertainty``, a lazy result needs ``layers`` to be an int or
+        ``"lines"`` (the number of layers of the lazy ``std``).
+    %(show_progressbar)s
+    %(lazy_output)s
+    %(lazy_options)s
+        For a lazy result the spectral layers are fitted on every sampled
+        spectrum of the map, in a streaming pass (the moments of the sampled
+        spectra, summed tile by tile). The learning pass holds the sampled
+        spectra of its windows and one window of full spectra at a time: about
+        ``learning_positions * (fraction + 1 / n_windows) * E`` values.
 
     Returns
     -------
@@ -473,8 +430,9 @@ def inpaint_bpfa3d(
         )
     dtype = check_real_dtype(signal.data.dtype)
     guide_weight = check_positive_number(guide_weight, name="guide_weight")
-    lazy = _lazy(signal, lazy_output)
+    lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
+    patch_size = _check_patch_size(patch_size, dictionary, layout.scan_shape, default=6)
     guide_data = None if guide is None else check_guide(guide, layout)
     _, recorded_seed = as_rng(seed)
     engine_options = _engine_options(dictionary, n_atoms=n_atoms, n_iter=n_iter,
@@ -495,24 +453,21 @@ def inpaint_bpfa3d(
                 f"layers: a lazy result with uncertainty needs the number of layers before the "
                 f"data are read; pass layers=<int> or \"lines\", not {layers!r}"
             )
-        plan = _lazy_plan(layout, observed, patch_size=patch_size, dictionary=dictionary,
-                          tile_size=tile_size, n_channels=layout.n_channels,
-                          learning_positions=learning_positions, seed=recorded_seed)
-        width = n_full + spec.max_layers
-        learned, packed, extra, parameters = _learn_and_tile(
-            signal, _scan.to_canonical(signal.data, layout), observed, plan, spec=spec,
-            dtype=dtype, width=width,
-            guide_data=guide_data, guide_names=guide_names, guide_weights=guide_weights,
-            dictionary=dictionary, seed=recorded_seed, show_progressbar=show_progressbar,
-            uncertainty=uncertainty, engine_options=engine_options,
+        graph = _lazy.reconstruct(
+            _scan.to_canonical(signal.data, layout), observed,
+            patch_size=patch_size,
+            dictionary=_dictionary_atoms(dictionary, None), tile_size=tile_size,
+            learning_positions=learning_positions, title=_title(signal), seed=recorded_seed,
+            show_progressbar=resolve_progressbar(show_progressbar),
+            engine_options=engine_options, spec=spec, dtype=dtype, guide=guide_data,
+            guide_names=guide_names, guide_weights=guide_weights,
         )
-        spectra_out = _tiling.rebuild(packed[..., :width], learned, n_full=n_full,
-                                      n_channels=layout.n_channels)
+        spectra_out, layer_std = graph.spectra, graph.std
+        extra, parameters = graph.extra, graph.parameters
         if spec.names is not None:
             names = guide_names + spec.names
             extra["layer_names"] = names
         layer_maps = None
-        layer_std = packed[..., width:width + n_full + len(spec.names or ())]
     else:
         data = scan_data(signal, layout)
         check_finite_samples(data[observed])
@@ -525,6 +480,7 @@ def inpaint_bpfa3d(
             signal, maps, layer_observed, names=names, layer_weights=weights,
             patch_size=patch_size, dictionary=dictionary, seed=recorded_seed,
             show_progressbar=show_progressbar, engine_options=engine_options,
+            n_channels=layout.n_channels,
         )
         spectra_out = layer_set.rebuild(result.reconstruction[..., n_full:])
         layer_maps, layer_std = result.reconstruction, result.std
@@ -581,22 +537,10 @@ def get_dictionary(signal):
 def _record_learning_pass(signal):
     """Record the learning pass of a lazy result in its metadata; returns the dictionary."""
     node = signal.metadata.Reconstruction
-    key = node.tiling.learning_pass
-    learned = _tiling.recall(key)
-    if learned is None:
-        graph = signal.data.__dask_graph__() if signal._lazy else {}
-        if key not in graph:
-            raise ValueError(
-                "signal: the learning pass of this lazy result was computed elsewhere (a "
-                "distributed cluster, another process) and is not in its graph any more; call "
-                "get_dictionary(result) before compute() or save() to record it"
-            )
-        learned = Delayed(key, graph).compute()
+    learned = _lazy.learning_pass_of(signal, node.tiling.learning_pass,
+                                     bind_also=node.get_item("std"))
     record = _record(learned.result, names=learned.names, title=learned.title,
                      runtime=learned.runtime)
     for name, value in record.items():
         node.set_item(name, value)
-    for lazy_signal in (signal, node.get_item("std")):
-        if lazy_signal is not None and lazy_signal._lazy:
-            lazy_signal.data = _tiling.bind(lazy_signal.data, key, learned)
     return record["dictionary"]

@@ -19,8 +19,9 @@ import numpy as np
 from scipy import ndimage
 from scipy.spatial import cKDTree
 
-from hyperspy_cs._fourier import STRICT_PEAK_MARGIN, lattice_peaks
-from hyperspy_cs._interpolate import KINDS, check_inputs, interpolate
+from hyperspy_cs.classical._fourier import STRICT_PEAK_MARGIN, lattice_peaks
+from hyperspy_cs.classical._interpolate import KINDS, check_inputs, interpolate
+from hyperspy_cs._jit import PARALLEL
 from hyperspy_cs._validate import (
     check_choice,
     check_positive_int,
@@ -192,7 +193,7 @@ def _check_odd(value, name, default):
     return value
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(**PARALLEL)
 def _nlm_kernel(padded, rows, cols, half_patch, half_window, inv_h2, offset2):
     """NL-means of the ``(rows, cols, N)`` image centred in ``padded``.
 

@@ -24,7 +24,7 @@ import warnings
 import numpy as np
 from scipy import fft
 
-from hyperspy_cs._interpolate import channel_blocks, check_inputs
+from hyperspy_cs.classical._interpolate import channel_blocks, check_inputs
 from hyperspy_cs._validate import check_positive_int, check_positive_number
 
 # Peaks closer to zero frequency than this many frequency bins are the image's slow

@@ -4,7 +4,7 @@ Each classical method is an array function ``f(data, observed, **options)`` on t
 canonical ``(F, R, C, N)`` layout (private modules ``_interpolate``, ``_ksvd``,
 ``_fourier``, ``_nonlocal``, ``_pnp``); this module gives them the same mask rules
 and output contract as BPFA. A spectrum image is reconstructed through its
-spectral layers (:mod:`hyperspy_cs.layers`) and rebuilt to full spectra.
+spectral layers (:mod:`hyperspy_cs._layers`) and rebuilt to full spectra.
 """
 
 import importlib
@@ -16,7 +16,7 @@ import numpy as np
 from . import _scan
 from ._reconstruct import check_finite_samples, output_signal, resolve_mask, scan_data
 from ._validate import as_rng, check_real_dtype
-from .layers import spectral_layers
+from ._layers import spectral_layers
 
 __all__ = ["inpaint", "METHODS"]
 
@@ -37,7 +37,7 @@ METHODS = (*_ARRAY_METHODS, "bpfa")
 
 def _array_function(method):
     module, name, fixed = _ARRAY_METHODS[method]
-    function = getattr(importlib.import_module(f"hyperspy_cs.{module}"), name)
+    function = getattr(importlib.import_module(f"hyperspy_cs.classical.{module}"), name)
     return function, fixed
 
 

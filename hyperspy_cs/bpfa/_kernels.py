@@ -28,6 +28,8 @@ draws the same numbers whichever tile or thread processes it.
 import numpy as np
 from numba import njit, prange
 
+from .._jit import PARALLEL_FAST, SERIAL
+
 CHUNK = 256
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
@@ -37,11 +39,9 @@ _LOW32 = np.uint64(0xFFFFFFFF)
 _S24 = np.float32(1.0 / 16777216.0)
 _S32 = 1.0 / 4294967296.0
 
-_JIT = dict(cache=True, nogil=True)
-_PJIT = dict(cache=True, nogil=True, parallel=True, fastmath=True)
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **SERIAL)
 def _mix64(z):
     """splitmix64 finaliser: a bijective 64-bit hash with full avalanche."""
     z = (z ^ (z >> np.uint64(30))) * _MIX1
@@ -49,19 +49,19 @@ def _mix64(z):
     return z ^ (z >> np.uint64(31))
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **SERIAL)
 def _draw(patch_key, counter):
     """64 random bits for draw number ``counter`` (uint64) of the patch ``patch_key``."""
     return _mix64(patch_key + counter * _GOLDEN)
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **SERIAL)
 def _uniform24(bits):
     """Uniform in (0, 1) from the top 24 bits, exact in float32."""
     return (np.float32(bits >> np.uint64(40)) + np.float32(0.5)) * _S24
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **SERIAL)
 def _normal(bits):
     """Standard normal from 64 random bits (Box-Muller on two 32-bit uniforms)."""
     u1 = (np.float64(bits >> np.uint64(32)) + 0.5) * _S32
@@ -69,7 +69,7 @@ def _normal(bits):
     return np.sqrt(-2.0 * np.log(u1)) * np.cos(2.0 * np.pi * u2)
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **SERIAL)
 def _patch_corner(i, nr, nc):
     f = i // (nr * nc)
     rem = i - f * nr * nc
@@ -77,7 +77,7 @@ def _patch_corner(i, nr, nc):
     return f, r, rem - r * nc
 
 
-@njit(**_PJIT)
+@njit(**PARALLEL_FAST)
 def patch_keys(key, n_frames, nr, nc, row0, col0):
     """Per-patch random keys from the run key and the global patch coordinates.
 
@@ -105,7 +105,7 @@ def patch_keys(key, n_frames, nr, nc, row0, col0):
     return out
 
 
-@njit(**_PJIT)
+@njit(**PARALLEL_FAST)
 def patch_estimates(x, mask, ZS, D, b, n_layers, nr, nc, R, Y):
     """Patch estimates ``Y_i = D^T zs_i`` and the masked residual, from scratch.
 
@@ -149,7 +149,7 @@ def patch_estimates(x, mask, ZS, D, b, n_layers, nr, nc, R, Y):
                         R[i, p] = 0.0
 
 
-@njit(**_PJIT)
+@njit(**PARALLEL_FAST)
 def masked_sq_norms(mask, D2wT, b, n_layers, nr, nc, out):
     """``out[k, i] = sum_p m_ip w_p d_kp^2`` for every atom and patch in one pass.
 
@@ -183,7 +183,7 @@ def masked_sq_norms(mask, D2wT, b, n_layers, nr, nc, out):
                 out[k, i] = acc[k]
 
 
-@njit(inline="always", **_JIT)
+@njit(inline="always", **SERIAL)
 def _sample_atom(prec_sum, mean_sum, prior_prec, gamma_e, wl, eps_k, n_layers, d_out):
     """Draw one atom from its Gaussian conditional, one layer at a time.
 
@@ -220,7 +220,7 @@ def _sample_atom(prec_sum, mean_sum, prior_prec, gamma_e, wl, eps_k, n_layers, d
             d_out[j * n_layers + layer] = np.float32(y[j])
 
 
-@njit(**_PJIT)
+@njit(**PARALLEL_FAST)
 def gibbs_sweep(R, ZS, D, wl, mask, DTD, keys, counter0, logit_pi, gamma_s, gamma_e,
                 eps, learn_dictionary, prior_prec, b, n_layers, nr, nc, n_on, ss_on):
     """One Gibbs sweep over the atoms: z, s for every patch, then d_k, then ``R``.
@@ -363,7 +363,7 @@ def gibbs_sweep(R, ZS, D, wl, mask, DTD, keys, counter0, logit_pi, gamma_s, gamm
                                 R[i, p] += d_old[p] * old - d_new[p] * new
 
 
-@njit(**_PJIT)
+@njit(**PARALLEL_FAST)
 def weighted_sq_sum(R, wl):
     """``sum_i sum_p w_p R_ip^2`` in float64, summed in chunk order (deterministic)."""
     n, P = R.shape
@@ -382,7 +382,7 @@ def weighted_sq_sum(R, wl):
     return total
 
 
-@njit(**_PJIT)
+@njit(**PARALLEL_FAST)
 def aggregate_patches(Y, b, n_layers, nr, nc, trim, out):
     """Robust average of the overlapping patch estimates at every pixel.
 

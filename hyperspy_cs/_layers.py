@@ -12,7 +12,7 @@ Everything is fitted from the moments of the sampled spectra: their count, sum
 and sum of outer products, ``M = sum [1, x]^T [1, x]`` (``(E + 1, E + 1)``). The
 PCA is the eigen-decomposition of the covariance, and the least-squares rebuild
 is solved from its normal equations. Moments add up over blocks, so a map larger
-than memory gets them in one streaming pass (:mod:`hyperspy_cs._tiling`) and is
+than memory gets them in one streaming pass (:mod:`hyperspy_cs.bpfa._lazy`) and is
 fitted exactly as if it were in memory. Both directions are linear, so a fitted
 :class:`SpectralLayers` maps any block of spectra to layers and back on its own.
 """
@@ -23,8 +23,8 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.linalg
 
+from ._metadata import is_count_data
 from ._reconstruct import check_finite_samples, eager_class
-from .subsample import is_count_data
 
 __all__ = ["SpectralLayers", "LayerSpec", "layer_spec", "spectral_moments", "fit_layers",
            "spectral_layers", "check_counts"]

@@ -1,12 +1,12 @@
 """Dask plumbing of lazy BPFA: one graph, a bounded learning pass, then overlapping tiles.
 
 A map larger than memory is reconstructed by the one engine
-(:func:`hyperspy_cs._bpfa.bpfa`) in a Dask graph that nothing computes until
+(:func:`hyperspy_cs.bpfa._engine.bpfa`) in a Dask graph that nothing computes until
 ``compute()`` or ``save()``:
 
 1. **Spectral layers** (spectrum images). One streaming pass over the whole map
    sums the moments of the sampled spectra (:func:`sampled_moments`), which fit
-   the layers exactly as in memory (:mod:`hyperspy_cs.layers`).
+   the layers exactly as in memory (:mod:`hyperspy_cs._layers`).
 2. **Learning pass** (:func:`learning_pass`). At most
    ``learning_positions`` scan positions are read: square windows of the scan
    grid, drawn at random (from the seed) among those holding sampled positions,
@@ -50,16 +50,15 @@ import time
 
 import dask
 import dask.array as da
+from dask.delayed import Delayed
 import numpy as np
 
-from ._bpfa import bpfa
-from ._reconstruct import check_finite_samples
-from .guide import with_guide
-from .layers import check_counts, fit_layers, spectral_moments
+from .._guide import with_guide
+from .._layers import check_counts, fit_layers, spectral_moments
+from .._reconstruct import check_finite_samples
+from ._engine import bpfa
 
-__all__ = ["tile_size_for", "check_learning_positions", "learning_windows", "tile_chunks",
-           "as_tiles", "empty_tiles", "window_stack", "sampled_moments", "learning_pass",
-           "LearningPass", "recall", "bind", "layer_maps", "tile_pass", "rebuild"]
+__all__ = ["reconstruct", "LazyGraph", "learning_pass_of", "LearningPass"]
 
 # A tile's rebuilt spectra (float32) stay within this many bytes by default.
 _TILE_BYTES = 2**26
@@ -69,6 +68,127 @@ _TILE_RANGE = (64, 512)
 _WINDOW = 64
 # Tiles summed per step of the moments' tree reduction (each sum is (E+1)^2 float64).
 _SPLIT_EVERY = 4
+
+
+@dataclasses.dataclass(frozen=True)
+class LazyGraph:
+    """What :func:`reconstruct` builds: lazy arrays, and what to record at the call.
+
+    Attributes
+    ----------
+    maps : dask.array.Array, float64, shape (F, R, C, width)
+        Posterior mean of the layers (an image: its one layer), zero-padded.
+    std : dask.array.Array or None
+        Their posterior standard deviation (``uncertainty``), same shape.
+    spectra : dask.array.Array or None, float32, shape (F, R, C, E)
+        Full spectra rebuilt from the layers (spectrum images).
+    extra, parameters : dict
+        ``metadata.Reconstruction`` entries: ``seed`` and ``tiling``, and the
+        parameters actually used.
+    """
+
+    maps: object
+    std: object
+    spectra: object
+    extra: dict
+    parameters: dict
+
+
+def reconstruct(data, observed, *, patch_size, dictionary, tile_size, learning_positions,
+                title, seed, show_progressbar, engine_options, spec=None, dtype=None,
+                guide=None, guide_names=(), guide_weights=()):
+    """The lazy graph of a BPFA reconstruction: the one door to everything in this module.
+
+    Parameters
+    ----------
+    data : numpy.ndarray or dask.array.Array, shape (F, R, C, E)
+        Canonical values (``E = 1`` for an image).
+    observed : numpy.ndarray of bool, shape (F, R, C)
+        Sampled positions.
+    patch_size : int
+        Checked patch side.
+    dictionary : numpy.ndarray, shape (K, b, b, N), or None
+    tile_size, learning_positions : int or None
+        As given by the user (checked here).
+    title : str
+        The signal's title, for the layer names.
+    seed : int
+    show_progressbar : bool
+        The learning pass's bar.
+    engine_options : dict
+        Resolved options of :func:`hyperspy_cs.bpfa._engine.bpfa` (sweeps,
+        ``n_atoms``, ``learn_dictionary``, ``uncertainty``).
+    spec : hyperspy_cs._layers.LayerSpec, optional
+        The spectral layers to fit (spectrum images); None for an image.
+    dtype : numpy.dtype, optional
+        The signal's dtype (check of saturated counts).
+    guide : numpy.ndarray, shape (F, R, C, 1), optional
+    guide_names, guide_weights : sequence
+        The guide's name and likelihood weight (empty without a guide).
+
+    Returns
+    -------
+    LazyGraph
+    """
+    tile = tile_size_for(tile_size, n_channels=data.shape[3], patch_size=patch_size)
+    positions = check_learning_positions(learning_positions, patch_size=patch_size)
+    windows = learning_windows(observed, positions=positions, patch_size=patch_size, seed=seed)
+    chunks = tile_chunks(observed.shape[1:], tile_size=tile, patch_size=patch_size)
+    uncertainty = engine_options["uncertainty"]
+    options = engine_options | {"patch_size": patch_size, "dictionary": dictionary,
+                                "seed": seed, "show_progressbar": show_progressbar,
+                                "uncertainty": False}
+    learned = learning_pass(data, observed, windows, chunks=chunks, spec=spec, dtype=dtype,
+                            guide=guide, guide_names=guide_names,
+                            guide_weights=guide_weights, title=title, engine_options=options)
+    n_full = len(guide_names)
+    if spec is None:
+        width = 1
+        maps = as_tiles(data, chunks).astype(np.float64)
+    else:
+        width = n_full + spec.max_layers
+        maps = layer_maps(data, observed, learned, chunks=chunks, width=width, guide=guide)
+    sweeps = {k: engine_options[k] for k in ("n_iter", "burn_in", "step")}
+    packed = tile_pass(maps, observed, learned, patch_size=patch_size, n_full=n_full,
+                       seed=seed, sweeps=sweeps, uncertainty=uncertainty)
+    spectra = None if spec is None else rebuild(packed[..., :width], learned, n_full=n_full,
+                                                n_channels=data.shape[3])
+    extra = {"seed": seed, "tiling": {
+        "tile_size": tile,
+        "depth": patch_size - 1,
+        "learning_windows": windows,
+        "empty_tiles": empty_tiles(observed, chunks, patch_size=patch_size),
+        "learning_pass": learned.key,
+    }}
+    parameters = {"patch_size": patch_size, **engine_options, "seed": seed,
+                  "tile_size": tile, "learning_positions": positions}
+    return LazyGraph(maps=packed[..., :width], std=packed[..., width:] if uncertainty else None,
+                     spectra=spectra, extra=extra, parameters=parameters)
+
+
+def learning_pass_of(signal, key, *, bind_also=None):
+    """The :class:`LearningPass` of a lazy result, run now if it was not computed here.
+
+    After a ``compute()`` with the threaded scheduler it is at hand; otherwise,
+    while ``signal`` is still lazy, its streaming and learning passes run alone,
+    and what they found is bound into the graphs of ``signal`` (and of
+    ``bind_also``, its lazy ``std``), so that ``compute()`` and ``save()`` do not
+    run them again.
+    """
+    learned = recall(key)
+    if learned is None:
+        graph = signal.data.__dask_graph__() if signal._lazy else {}
+        if key not in graph:
+            raise ValueError(
+                "signal: the learning pass of this lazy result was computed elsewhere (a "
+                "distributed cluster, another process) and is not in its graph any more; call "
+                "get_dictionary(result) before compute() or save() to record it"
+            )
+        learned = Delayed(key, graph).compute()
+    for lazy_signal in (signal, bind_also):
+        if lazy_signal is not None and lazy_signal._lazy:
+            lazy_signal.data = bind(lazy_signal.data, key, learned)
+    return learned
 
 
 def tile_size_for(tile_size, *, n_channels, patch_size):
@@ -244,7 +364,7 @@ def sampled_moments(spectra, observed, *, chunks, dtype):
     Returns
     -------
     dask.array.Array, float64
-        :func:`hyperspy_cs.layers.spectral_moments`, summed by a tree reduction.
+        :func:`hyperspy_cs._layers.spectral_moments`, summed by a tree reduction.
     """
     tiles = as_tiles(spectra, chunks)
     size = spectra.shape[3] + 1
@@ -269,9 +389,9 @@ class LearningPass:
 
     Attributes
     ----------
-    result : hyperspy_cs._bpfa.BPFAResult
+    result : hyperspy_cs.bpfa._engine.BPFAResult
         The engine's run on the windows, without their reconstruction.
-    layer_set : hyperspy_cs.layers.SpectralLayers or None
+    layer_set : hyperspy_cs._layers.SpectralLayers or None
         The spectral layers (spectrum images).
     names : list of str
         One name per layer, the guide first.
@@ -324,7 +444,7 @@ def learning_pass(data, observed, windows, *, chunks, spec=None, dtype=None, gui
         :func:`learning_windows`.
     chunks : tuple
         The tile grid, for the streaming pass.
-    spec : hyperspy_cs.layers.LayerSpec, optional
+    spec : hyperspy_cs._layers.LayerSpec, optional
         The spectral layers to fit (spectrum images); None for an image.
     dtype : numpy.dtype, optional
         The signal's dtype (check of saturated counts).
@@ -335,7 +455,7 @@ def learning_pass(data, observed, windows, *, chunks, spec=None, dtype=None, gui
     title : str
         The signal's title, for the names.
     engine_options : dict
-        Keyword arguments of :func:`hyperspy_cs._bpfa.bpfa` (``patch_size``,
+        Keyword arguments of :func:`hyperspy_cs.bpfa._engine.bpfa` (``patch_size``,
         ``dictionary``, ``seed``, sweeps...).
 
     Returns

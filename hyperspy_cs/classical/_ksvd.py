@@ -24,7 +24,8 @@ one call per patch.
 import numba
 import numpy as np
 
-from hyperspy_cs._interpolate import check_inputs, interpolate
+from hyperspy_cs.classical._interpolate import check_inputs, interpolate
+from hyperspy_cs._jit import PARALLEL
 from hyperspy_cs._validate import as_rng, check_positive_int, check_positive_number
 
 # Ridge on the non-constant coefficients, relative to the patch's total weight per
@@ -242,7 +243,7 @@ def weighted_omp(dictionary, patches, weights, limits):
     return atoms, coefs
 
 
-@numba.njit(parallel=True, cache=True, nogil=True)
+@numba.njit(**PARALLEL)
 def _omp_kernel(dictionary, patches, weights, limits, ridge, atoms, coefs):
     n_atoms = dictionary.shape[1]
     width = atoms.shape[1]

@@ -25,8 +25,8 @@ import numbers
 import numpy as np
 from skimage import restoration
 
-from hyperspy_cs._interpolate import KINDS, check_inputs, interpolate
-from hyperspy_cs._nonlocal import sample_spread
+from hyperspy_cs.classical._interpolate import KINDS, check_inputs, interpolate
+from hyperspy_cs.classical._nonlocal import sample_spread
 from hyperspy_cs._validate import check_bool, check_choice, check_positive_int, check_positive_number
 
 DENOISERS = ("tv", "nl_means", "wavelet", "bm3d")

@@ -36,7 +36,7 @@ def _interpolate_along(data, dim, x_from, x_to):
     return np.apply_along_axis(lambda v: np.interp(x_to, x_from, v), dim, data)
 
 
-def _on_scan_grid(data, guide, x_axis, y_axis):
+def on_scan_grid(data, guide, x_axis, y_axis):
     """``data`` (numpy or dask, ``(rows, cols)``) as an image with ``guide``'s metadata and the scan axes.
 
     The axes are built from the scan's dictionaries (rather than the scan's
@@ -113,7 +113,7 @@ def resample_guide(guide, signal, *, rtol=0.02):
     for dim, ax in ((1, x_axis), (0, y_axis)):
         if not ax.is_uniform:
             resampled = _interpolate_along(resampled, dim, np.arange(ax.size), _uniform_positions(ax))
-    out = _on_scan_grid(resampled, guide, x_axis, y_axis)
+    out = on_scan_grid(resampled, guide, x_axis, y_axis)
     out.metadata.General.title = f"{guide.metadata.General.title} (resampled to the scan grid)"
     return out
 

@@ -1,12 +1,12 @@
 """Simulate the sub-sampled acquisition a microscope would record."""
 
 import logging
-from dataclasses import dataclass
 
 import dask.array as da
 import numpy as np
 
 from . import _scan
+from ._metadata import SUBSAMPLING_NODE, get_mask, is_count_data, subsampling_metadata
 from ._validate import (
     as_rng,
     check_bool,
@@ -14,43 +14,13 @@ from ._validate import (
     check_dose,
     check_fraction,
     check_positive_int,
-    check_positive_number,
     check_real_dtype,
 )
 from .patterns import PATTERNS, pattern_from_mask, pattern_from_positions, scan_pattern
 
-__all__ = ["subsample", "get_mask", "get_order", "acquisition_report", "AcquisitionReport"]
+__all__ = ["subsample"]
 
 _logger = logging.getLogger(__name__)
-
-SUBSAMPLING_NODE = "Acquisition.Subsampling"
-_COUNT_SIGNAL_TYPES = ("EDS", "EELS")
-
-
-def is_count_data(signal):
-    """True for detector counts (integer data, EDS or EELS spectra)."""
-    signal_type = signal.metadata.get_item("Signal.signal_type", "") or ""
-    return signal.data.dtype.kind in "iu" or signal_type.startswith(_COUNT_SIGNAL_TYPES)
-
-
-def subsampling_metadata(sampled, order, *, pattern, requested_fraction=None, seed=None,
-                         dose=None):
-    """The ``metadata.Acquisition.Subsampling`` node, as every writer of it stores it.
-
-    ``requested_fraction`` defaults to the achieved one (a given mask or a
-    measured pattern), ``dose`` 0.0 means no simulated dose, and ``seed`` None a
-    pattern that was not drawn at random.
-    """
-    fraction = float(np.mean(sampled))
-    return {
-        "sampled": sampled,
-        "order": order,
-        "pattern": pattern,
-        "fraction": fraction,
-        "requested_fraction": fraction if requested_fraction is None else float(requested_fraction),
-        "seed": seed,
-        "dose": 0.0 if dose is None else float(dose),
-    }
 
 
 def _frame_masks(layout, frames, fraction, pattern, rng, mask, positions):
@@ -303,153 +273,3 @@ def subsample(
         pattern_name,
     )
     return out
-
-
-def _subsampling_node(signal):
-    from hyperspy.signal import BaseSignal
-
-    if not isinstance(signal, BaseSignal):
-        raise TypeError(f"signal: expected a HyperSpy signal, got {type(signal).__name__}")
-    if not signal.metadata.has_item(f"{SUBSAMPLING_NODE}.sampled"):
-        raise ValueError(
-            "signal: no metadata.Acquisition.Subsampling.sampled; it was not made by "
-            "hyperspy_cs.subsample (pass mask= explicitly, or build it with "
-            "hyperspy_cs.subsample(..., mask=...))"
-        )
-    return signal.metadata.get_item(SUBSAMPLING_NODE)
-
-
-def _as_numpy(value):
-    # Lazily loaded .hspy/.zspy files hand metadata arrays back as dask arrays.
-    return np.asarray(value.compute() if hasattr(value, "compute") else value)
-
-
-def get_mask(signal):
-    """The ``sampled`` mask of a sub-sampled signal.
-
-    Parameters
-    ----------
-    signal : hyperspy.signal.BaseSignal
-        A signal with ``metadata.Acquisition.Subsampling.sampled`` (made by
-        :func:`subsample` or loaded from a file written after it).
-
-    Returns
-    -------
-    numpy.ndarray of bool
-        Shape ``(n_rows, n_cols)`` (frames first for stacks), numpy (row, col)
-        order, True = visited.
-    """
-    return _as_numpy(_subsampling_node(signal).sampled).astype(bool)
-
-
-def get_order(signal):
-    """Visit order of a sub-sampled signal as flat indices ``row * n_cols + col``.
-
-    Returns
-    -------
-    numpy.ndarray of int64
-        Shape ``(n_visited,)``, or ``(n_frames, max_visited)`` padded with -1.
-    """
-    return _as_numpy(_subsampling_node(signal).order).astype(np.int64)
-
-
-_ELEMENTARY_CHARGE = 1.602176634e-19  # C
-
-
-@dataclass(frozen=True)
-class AcquisitionReport:
-    """Time, dose and beam travel of a sub-sampled scan against the full raster.
-
-    Times in seconds, travel in pixels, dose in electrons.
-    """
-
-    n_frames: int
-    n_positions: int
-    n_visited: int
-    fraction: float
-    full_time: float
-    subsampled_time: float
-    speedup: float
-    dose_reduction: float
-    electrons_per_position: float | None
-    total_electrons: float | None
-    full_electrons: float | None
-    beam_travel: float
-    full_beam_travel: float
-
-    def __str__(self):
-        lines = [
-            f"visited positions : {self.n_visited} of {self.n_positions} "
-            f"({100 * self.fraction:.2f} %) over {self.n_frames} frame(s)",
-            f"acquisition time  : {self.subsampled_time:.4g} s (full scan {self.full_time:.4g} s, "
-            f"{self.speedup:.3g}x faster)",
-            f"total dose        : {self.dose_reduction:.3g}x lower than the full scan",
-            f"beam travel       : {self.beam_travel:.4g} px (raster {self.full_beam_travel:.4g} px)",
-        ]
-        if self.total_electrons is not None:
-            lines.append(
-                f"electrons         : {self.electrons_per_position:.4g} per position, "
-                f"{self.total_electrons:.4g} in all (full scan {self.full_electrons:.4g})"
-            )
-        return "\n".join(lines)
-
-
-def acquisition_report(signal, *, dwell_time, beam_current=None, flyback_time=0.0):
-    """Acquisition time and dose saved by a sub-sampled scan.
-
-    Parameters
-    ----------
-    signal : hyperspy.signal.BaseSignal
-        A sub-sampled signal (see :func:`subsample`).
-    dwell_time : float
-        Time per visited position, in seconds.
-    beam_current : float, optional
-        Probe current in amperes; adds electron counts to the report.
-    flyback_time : float
-        Time for the beam to return at the start of each scanned row, in
-        seconds; counted once per row that has a visited position.
-
-    Returns
-    -------
-    AcquisitionReport
-        Printable; ``speedup`` is full time / sub-sampled time and
-        ``dose_reduction`` the full scan's total dose over this one's (the same
-        dose per visited position).
-    """
-    dwell_time = check_positive_number(dwell_time, name="dwell_time")
-    beam_current = check_positive_number(beam_current, name="beam_current", allow_none=True)
-    flyback_time = check_positive_number(flyback_time, name="flyback_time", allow_zero=True)
-    sampled = get_mask(signal)
-    orders = np.atleast_2d(get_order(signal))
-    n_rows, n_cols = sampled.shape[-2:]
-    sampled = sampled.reshape(-1, n_rows, n_cols)
-    n_frames = sampled.shape[0]
-    if orders.shape[0] != n_frames:
-        orders = np.broadcast_to(orders, (n_frames, orders.shape[1]))
-    n_positions = n_frames * n_rows * n_cols
-    n_visited = int(sampled.sum())
-    rows_visited = int(sampled.any(axis=2).sum())
-    full_time = n_positions * dwell_time + n_frames * n_rows * flyback_time
-    sub_time = n_visited * dwell_time + rows_visited * flyback_time
-    travel = 0.0
-    for order in orders:
-        order = order[order >= 0]
-        r, c = np.divmod(order, n_cols)
-        travel += float(np.hypot(np.diff(r), np.diff(c)).sum())
-    full_travel = n_frames * float(n_rows * (n_cols - 1) + (n_rows - 1) * np.hypot(1, n_cols - 1))
-    electrons = None if beam_current is None else beam_current * dwell_time / _ELEMENTARY_CHARGE
-    return AcquisitionReport(
-        n_frames=n_frames,
-        n_positions=n_positions,
-        n_visited=n_visited,
-        fraction=n_visited / n_positions,
-        full_time=full_time,
-        subsampled_time=sub_time,
-        speedup=full_time / sub_time,
-        dose_reduction=n_positions / n_visited,
-        electrons_per_position=electrons,
-        total_electrons=None if electrons is None else electrons * n_visited,
-        full_electrons=None if electrons is None else electrons * n_positions,
-        beam_travel=travel,
-        full_beam_travel=full_travel,
-    )

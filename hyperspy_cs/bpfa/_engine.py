@@ -49,7 +49,7 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   ``gamma_e`` serves all layers and a dictionary transfers between images.
 
 Reproducibility: per-patch random numbers come from a counter-based generator keyed
-on ``(seed, sweep, atom, global patch coordinate)`` (see ``_bpfa_kernels``), and all
+on ``(seed, sweep, atom, global patch coordinate)`` (see ``_kernels``), and all
 reductions run in a fixed order, so results do not depend on the thread count; with
 a fixed dictionary and fixed hyper-parameters every patch evolves independently, so
 a tile processed with its ``origin`` reproduces the patch codes of the full run.
@@ -62,7 +62,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
-from hyperspy_cs import _bpfa_kernels as _kern
+from hyperspy_cs.bpfa import _kernels as _kern
 from hyperspy_cs._validate import check_bool, check_positive_int
 
 __all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "bpfa", "resolve_sweeps"]

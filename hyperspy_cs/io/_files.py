@@ -1,0 +1,34 @@
+"""Reading files for the user: errors that name the file and what went wrong."""
+
+import os
+import pathlib
+
+
+def check_path(path, *, name="path"):
+    if not isinstance(path, (str, os.PathLike)):
+        raise TypeError(f"{name}: expected a file name (str or os.PathLike), got {type(path).__name__}")
+    path = pathlib.Path(path)
+    if not path.exists():  # a .zspy "file" is a folder
+        raise FileNotFoundError(f"{name}: no such file: {path}")
+    return path
+
+
+def load_file(path, *, name="path", **hs_load_kwargs):
+    """``hs.load(path)``, with a reader's failure on the file as a ValueError naming it.
+
+    RosettaSciIO's readers fail on a truncated, damaged or foreign file with
+    whatever their parsing raised (struct.error, IndexError, h5py's OSError...),
+    and the message rarely says which file.
+    """
+    import hyperspy.api as hs
+
+    try:
+        return hs.load(path, **hs_load_kwargs)
+    except (FileNotFoundError, PermissionError, MemoryError):
+        raise  # about the file system or the machine, not the file's content
+    except Exception as error:
+        kind = type(error).__qualname__
+        if type(error).__module__ != "builtins":
+            kind = f"{type(error).__module__}.{kind}"  # "struct.error", not "error"
+        reason = f"{kind}: {error}" if str(error) else kind
+        raise ValueError(f"{name}: cannot read {path.name}: {reason}") from error
