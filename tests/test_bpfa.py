@@ -311,3 +311,52 @@ def test_flags_must_be_bools(lattice, flag):
     _, sub = lattice
     with pytest.raises(TypeError, match=f"{flag}: expected True or False, got 'no'"):
         sub.inpaint_bpfa(**FAST, **{flag: "no"})
+
+
+def test_eager_run_that_would_not_fit_in_memory_is_refused(lattice, monkeypatch):
+    import psutil
+
+    _, sub = lattice
+
+    class Tight:
+        available = 2**20  # 1 MiB: far below what the engine allocates here
+
+    monkeypatch.setattr(psutil, "virtual_memory", lambda: Tight())
+    with pytest.raises(MemoryError, match="lazy_output=True"):
+        sub.inpaint_bpfa(**FAST)
+    # A lazy result is not refused: it is reconstructed tile by tile later.
+    assert sub.inpaint_bpfa(lazy_output=True, **FAST)._lazy
+
+
+def test_peak_memory_estimate_matches_what_the_engine_allocates():
+    import tracemalloc
+
+    from hyperspy_cs.bpfa._inpaint import _peak_bytes
+
+    # Large enough that the arrays the estimate counts dominate the fixed overheads.
+    image = cs.data.atomic_resolution_image(shape=(256, 256), seed=0).subsample(0.2, seed=0)
+    small = cs.data.atomic_resolution_image(shape=(32, 32), seed=0).subsample(0.2, seed=0)
+    small.inpaint_bpfa(patch_size=6, n_iter=2, n_atoms=32, show_progressbar=False)  # compiles
+    tracemalloc.start()
+    image.inpaint_bpfa(patch_size=6, n_iter=2, n_atoms=32, show_progressbar=False)
+    _, peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    estimate = _peak_bytes((1, 256, 256, 1), patch_size=6, n_atoms=32, uncertainty=False,
+                           n_channels=0)
+    assert 0.6 * peak < estimate < 1.5 * peak
+
+
+def test_patch_size_defaults_to_the_dictionary_s(lattice):
+    _, sub = lattice
+    learned = sub.inpaint_bpfa(patch_size=5, seed=0, **FAST)
+    reused = sub.inpaint_bpfa(dictionary=cs.get_dictionary(learned), learn_dictionary=False,
+                              seed=0, **FAST)
+    assert reused.metadata.Reconstruction.parameters.patch_size == 5
+    assert sub.inpaint_bpfa(seed=0, **FAST).metadata.Reconstruction.parameters.patch_size == 8
+
+
+def test_docstrings_have_their_shared_snippets():
+    for function in (cs.inpaint_bpfa, cs.inpaint_bpfa3d):
+        assert "%(" not in function.__doc__
+        assert "seed : None, int or numpy.random.Generator" in function.__doc__
+        assert "learning_positions : int" in function.__doc__

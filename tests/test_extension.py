@@ -115,3 +115,36 @@ def test_dictionary_plot_atoms():
     assert fig.axes[0].get_title().startswith("0:")
     with pytest.raises(ValueError, match="atoms"):
         BPFADictionary.from_atoms(np.zeros((3, 4, 5, 1)))
+
+
+def test_import_is_quiet_and_light():
+    # -W error: any warning raised while importing fails the import.
+    result = subprocess.run(
+        [sys.executable, "-W", "error", "-c", textwrap.dedent("""
+            import sys
+            import hyperspy_cs
+            # scipy comes with hyperspy.signal itself; the rest would be ours.
+            heavy = [m for m in ("dask", "exspy", "matplotlib", "numba", "sklearn", "skimage")
+                     if m in sys.modules]
+            print(heavy)
+            """)],
+        capture_output=True, text=True, timeout=300,
+    )
+    assert result.returncode == 0 and result.stderr == "", result.stderr
+    assert result.stdout.strip() == "[]"
+
+
+def test_methods_load_their_functions_on_first_use():
+    out = run_python(
+        """
+        import sys
+        import hyperspy.api as hs
+        import numpy as np
+        import hyperspy_cs
+        print("hyperspy_cs._subsample" in sys.modules)
+        sub = hs.signals.Signal2D(np.ones((8, 8))).subsample(0.5, seed=0)
+        print("hyperspy_cs._subsample" in sys.modules, int(hyperspy_cs.get_mask(sub).sum()))
+        print(hs.signals.BaseSignal.inpaint_bpfa is hyperspy_cs.inpaint_bpfa)
+        """
+    )
+    assert out.split() == ["False", "True", "32", "True"]
