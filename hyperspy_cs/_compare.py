@@ -20,15 +20,15 @@ from hyperspy.external.progressbar import progressbar
 from hyperspy.signal import BaseSignal
 
 from . import _scan
-from ._validate import as_rng, check_bool, check_fraction, resolve_progressbar
 from ._guide import check_guide
 from ._inpaint import METHODS, check_options, inpaint
 from ._metadata import SUBSAMPLING_NODE, get_mask, is_count_data
 from ._subsample import subsample
+from ._validate import as_rng, check_bool, check_fraction, resolve_progressbar
 from .metrics import psnr, split_counts, sre, ssim
 from .patterns import PATTERNS
 
-__all__ = ["compare", "Comparison"]
+__all__ = ["Comparison", "compare"]
 
 # Options compare sets itself for every run.
 _RESERVED_OPTIONS = ("seed", "mask", "method")
@@ -39,6 +39,10 @@ _TABLE_METRICS = (
     ("sre", "SRE (dB)", "{:.2f}"),
     ("seconds", "time (s)", "{:.3g}"),
 )
+# What the input panel of Comparison.plot shows where the probe did not go.
+_UNVISITED_COLOUR = "#3d7a55"
+# Columns of the tables that hold words (left-aligned) rather than numbers.
+_TEXT_COLUMNS = ("method", "guide")
 _LINE_TABLE_METRICS = (
     ("psnr_lines", "PSNR of the X-ray line maps (dB, mean over lines)", "{:.2f}"),
     ("ssim_lines", "SSIM of the X-ray line maps (mean over lines)", "{:.3f}"),
@@ -186,6 +190,14 @@ def _scores(reference, estimate, ref_lines, lines):
     return row
 
 
+def _guide_used(result):
+    """The title of the guide a reconstruction used, as it recorded it, or ``"none"``."""
+    # BPFA records its guide's title, or "None" without one; the other methods
+    # take no guide and record nothing.
+    recorded = result.metadata.get_item("Reconstruction.parameters.guide", "None")
+    return "none" if recorded == "None" else str(recorded)
+
+
 def compare(
     reference,
     *,
@@ -248,9 +260,9 @@ def compare(
     Returns
     -------
     Comparison
-        ``rows`` (one dict per run: ``method``, ``pattern``, ``fraction``,
-        ``sampled_fraction``, ``psnr``, ``ssim``, ``sre``, ``seconds``),
-        ``results`` (the reconstructions keyed by ``(method, pattern,
+        ``rows`` (one dict per run: ``method``, for a spectrum image
+        ``guide``, then ``pattern``, ``fraction``, ``sampled_fraction``,
+        ``psnr``, ``ssim``, ``sre``, ``seconds``), ``results`` (the reconstructions keyed by ``(method, pattern,
         fraction)``), printable tables, ``to_markdown``, ``to_csv`` and
         ``plot``.
 
@@ -336,8 +348,11 @@ def compare(
                     result = inpaint(sub, method=method, seed=seed, **kwargs)
                     seconds = time.perf_counter() - start
                     results[label, pattern, fraction] = result
+                    row = {"method": label}
+                    if layout.kind == "spectrum_image":
+                        row["guide"] = _guide_used(result)
                     rows.append({
-                        "method": label,
+                        **row,
                         "pattern": pattern,
                         "fraction": fraction,
                         "sampled_fraction": float(get_mask(sub).mean()),
@@ -357,9 +372,11 @@ class Comparison:
     ----------
     rows : list of dict
         One per run, in run order (pattern, fraction, method): ``method`` (its
-        label), ``pattern``, ``fraction`` (requested), ``sampled_fraction``
-        (achieved), ``psnr``, ``ssim``, ``sre`` (dB for PSNR and SRE),
-        ``seconds``; with X-ray lines also ``psnr_lines``, ``ssim_lines``,
+        label), for a spectrum image ``guide`` (the title of the guide image
+        the method used, as its ``metadata.Reconstruction`` records it, or
+        ``"none"``), ``pattern``, ``fraction`` (requested),
+        ``sampled_fraction`` (achieved), ``psnr``, ``ssim``, ``sre`` (dB for
+        PSNR and SRE), ``seconds``; with X-ray lines also ``psnr_lines``, ``ssim_lines``,
         ``sre_lines`` and ``psnr_<line>``.
     results : dict
         ``{(method, pattern, fraction): reconstruction}``.
@@ -403,19 +420,28 @@ class Comparison:
 
     def _description(self):
         if self.count_data:
-            return (f"{self.title}: counts split in two halves (seed {self.seed}); half a "
+            text = (f"{self.title}: counts split in two halves (seed {self.seed}); half a "
                     "sub-sampled and reconstructed, scored against half b")
-        return f"{self.title}: scored against the fully sampled reference (seed {self.seed})"
+        else:
+            text = f"{self.title}: scored against the fully sampled reference (seed {self.seed})"
+        note = self._guide_note()
+        return text if note is None else f"{text}; {note}"
 
     def _tables(self):
-        """``(title, header, body)`` of one method x fraction table per pattern and metric."""
+        """``(title, header, body)`` of one method x fraction table per pattern and metric.
+
+        A spectrum image's tables also name each method's guide (a column).
+        """
         metrics = _TABLE_METRICS + (_LINE_TABLE_METRICS if self.lines else ())
         cells = {(r["method"], r["pattern"], r["fraction"]): r for r in self.rows}
-        header = ["method"] + [f"{100 * f:g} %" for f in self.fractions]
+        # A method's options, its guide among them, are the same in all its runs.
+        guides = {r["method"]: r["guide"] for r in self.rows if "guide" in r}
+        header = (["method"] + (["guide"] if guides else [])
+                  + [f"{100 * f:g} %" for f in self.fractions])
         for pattern in self.patterns:
             for key, name, fmt in metrics:
-                body = [[label] + [fmt.format(cells[label, pattern, f][key])
-                                   for f in self.fractions]
+                body = [[label] + ([guides[label]] if guides else [])
+                        + [fmt.format(cells[label, pattern, f][key]) for f in self.fractions]
                         for label in self.methods]
                 yield f"{name}, {pattern} pattern", header, body
 
@@ -426,8 +452,8 @@ class Comparison:
             text = [title]
             for line in [header, *body]:
                 text.append("  ".join(
-                    cell.ljust(w) if i == 0 else cell.rjust(w)
-                    for i, (cell, w) in enumerate(zip(line, widths))
+                    cell.ljust(w) if name in _TEXT_COLUMNS else cell.rjust(w)
+                    for name, cell, w in zip(header, line, widths)
                 ))
             blocks.append("\n".join(text))
         return "\n\n".join(blocks)
@@ -446,7 +472,8 @@ class Comparison:
         blocks = [self._description() + "."]
         for title, header, body in self._tables():
             lines = [f"**{title}**", "", "| " + " | ".join(header) + " |",
-                     "|" + "|".join(["---"] + ["---:"] * (len(header) - 1)) + "|"]
+                     "|" + "|".join("---" if name in _TEXT_COLUMNS else "---:"
+                                    for name in header) + "|"]
             lines += ["| " + " | ".join(line) + " |" for line in body]
             blocks.append("\n".join(lines))
         return "\n\n".join(blocks) + "\n"
@@ -475,15 +502,34 @@ class Comparison:
             data = _scan.to_canonical(np.asarray(signal.data), layout)[0].sum(axis=-1)
         return np.asarray(data, dtype=np.float64)
 
+    def _guide_note(self, methods=None):
+        """``"<labels> guided by <title>"`` or ``"no guide"``; None for images (no guide)."""
+        if not self.rows or "guide" not in self.rows[0]:
+            return None
+        guided = {}
+        for row in self.rows:
+            if (methods is None or row["method"] in methods) and row["guide"] != "none":
+                guided.setdefault(row["guide"], []).append(row["method"])
+        if not guided:
+            return "no guide"
+        return "; ".join(f"{', '.join(dict.fromkeys(labels))} guided by {title}"
+                         for title, labels in guided.items())
+
     def plot(self, *, fraction=None, pattern=None, line=None):
         """Reconstructions and error maps of one fraction and pattern.
 
-        The top row shows the sub-sampled input and each method's
-        reconstruction (titled with the PSNR of the map shown), the bottom row
-        the reference and, beneath each reconstruction, its error map
-        ``|reconstruction - reference|`` (one colour scale for all error maps).
-        A spectrum image is shown as an X-ray line map, or summed over the
-        signal axis without lines. Made with ``hs.plot.plot_images``.
+        The top row shows the reference and each method's reconstruction
+        (titled with the PSNR of the map shown), on one intensity scale with one
+        colour bar. The bottom row shows the sub-sampled input (unvisited
+        positions in green) and, beneath each reconstruction, its signed error
+        ``reconstruction - reference``, on one colour scale symmetric around 0
+        for all methods (red: too bright, blue: too dark), with its own colour
+        bar. Both scales clip the 0.5 % most extreme values. When the scan axes
+        are calibrated (uniform, with units), the reference carries a scale bar;
+        every panel shows the same field of view. The figure title names the
+        signal, the scan and, for a spectrum image, the guide the methods used
+        (``"guided by <title>"`` or ``"no guide"``). A spectrum image is shown
+        as an X-ray line map, or summed over the signal axis without lines.
 
         Parameters
         ----------
@@ -499,9 +545,7 @@ class Comparison:
         -------
         matplotlib.figure.Figure
         """
-        import hyperspy.api as hs
         import matplotlib.pyplot as plt
-        from hyperspy.signals import Signal2D
 
         fraction = self.fractions[0] if fraction is None else fraction
         pattern = self.patterns[0] if pattern is None else pattern
@@ -516,39 +560,89 @@ class Comparison:
 
         reference = self._map(self.reference, line)
         sub = self.inputs[pattern, fraction]
+        layout = _scan.scan_layout(sub)
+        visited = _scan.mask_to_canonical(get_mask(sub), layout)[0]
         reconstructions = {label: self._map(self.results[label, pattern, fraction], line)
                            for label in self.methods}
-        errors = {label: np.abs(rec - reference) for label, rec in reconstructions.items()}
-        shown = "" if line is None else f" ({line})"
-        x_axis, y_axis = _scan.scan_axes(self.reference)
-        axes = [y_axis.get_axis_dictionary() | {"navigate": False},
-                x_axis.get_axis_dictionary() | {"navigate": False}]
-        top = [self._map(sub, line), *reconstructions.values()]
-        bottom = [reference, *errors.values()]
-        labels = ([f"input, {100 * get_mask(sub).mean():.3g} % {pattern}{shown}"]
-                  + [f"{label}: {psnr(reference, rec):.2f} dB"
-                     for label, rec in reconstructions.items()]
-                  + ["reference" + (" (half b)" if self.count_data else "") + shown]
-                  + [f"|{label} - reference|" for label in errors])
-        # One intensity scale for every image and one for every error map, so
-        # that the maps can be compared by eye.
+        errors = {label: rec - reference for label, rec in reconstructions.items()}
+        # One intensity scale for the reference, the input and every
+        # reconstruction, and one error scale, symmetric around 0, for every
+        # method, so that the maps compare by eye; percentiles keep a few hot
+        # pixels from washing the rest out.
         low, high = np.percentile(reference, [0.5, 99.5])
-        error_max = max(float(np.percentile(e, 99.5)) for e in errors.values()) or 1.0
-        n = len(top)
-        images = [Signal2D(data, axes=axes) for data in top + bottom]
-        figure = plt.figure(figsize=(2.8 * n, 6.0))
-        hs.plot.plot_images(
-            images,
-            per_row=n,
-            label=labels,
-            cmap=["gray"] * (n + 1) + ["magma"] * (n - 1),
-            vmin=[low] * (n + 1) + [0.0] * (n - 1),
-            vmax=[high] * (n + 1) + [error_max] * (n - 1),
-            colorbar=None,
-            axes_decor="off",
-            scalebar=None,
-            suptitle=f"{100 * fraction:g} % {pattern}",
-            suptitle_fontsize=14,
-            fig=figure,
-        )
+        error_max = max(float(np.percentile(np.abs(e), 99.5)) for e in errors.values()) or 1.0
+        x_axis, y_axis = _scan.scan_axes(self.reference)
+        aspect = (abs(y_axis.scale / x_axis.scale)
+                  if x_axis.is_uniform and y_axis.is_uniform and y_axis.units == x_axis.units
+                  else 1.0)
+
+        n = len(self.methods) + 1
+        figure, axes = plt.subplots(2, n, figsize=(2.6 * n + 1.0, 5.8), layout="constrained",
+                                    squeeze=False)
+        # Unvisited positions in a colour neither the gray scale nor the error
+        # map uses, so that they do not read as dark pixels or as errors.
+        gray = plt.get_cmap("gray").with_extremes(bad=_UNVISITED_COLOUR)
+        shown = "" if line is None else f" ({line})"
+        top = {"reference" + (", half b" if self.count_data else "") + shown: reference}
+        top |= {f"{label}: {psnr(reference, rec):.2f} dB": rec
+                for label, rec in reconstructions.items()}
+        for ax, (title, data) in zip(axes[0], top.items()):
+            intensity = ax.imshow(data, cmap=gray, vmin=low, vmax=high, aspect=aspect,
+                                  interpolation="nearest")
+            ax.set_title(title, fontsize=10)
+        ax = axes[1, 0]
+        ax.imshow(np.ma.masked_array(self._map(sub, line), mask=~visited), cmap=gray, vmin=low,
+                  vmax=high, aspect=aspect, interpolation="nearest")
+        ax.set_title(f"input: {100 * visited.mean():.3g} % {pattern}{shown}\n"
+                     "green: not visited", fontsize=10)
+        for ax, (label, error) in zip(axes[1, 1:], errors.items()):
+            error_image = ax.imshow(error, cmap="RdBu_r", vmin=-error_max, vmax=error_max,
+                                    aspect=aspect, interpolation="nearest")
+            ax.set_title(f"{label} - reference", fontsize=10)
+        for ax in axes.flat:
+            ax.set_axis_off()
+
+        quantity = self.reference.metadata.get_item("Signal.quantity") or "intensity"
+        what = quantity if line is None else f"{line} map, {quantity}"
+        if line is None and layout.kind == "spectrum_image":
+            what = f"sum over the spectrum, {quantity}"
+        figure.colorbar(intensity, ax=axes[0, :], label=what, extend="both", shrink=0.9)
+        figure.colorbar(error_image, ax=axes[1, 1:], label="reconstruction - reference",
+                        extend="both", shrink=0.9)
+        _add_scale_bar(axes[0, 0], x_axis)
+        note = self._guide_note()
+        figure.suptitle(f"{self.title}\n{100 * fraction:g} % {pattern} scan{shown}"
+                        + ("" if note is None else f", {note}"), fontsize=12)
         return figure
+
+
+def _nice_length(limit):
+    """The largest 1, 2 or 5 times a power of ten that is at most ``limit``."""
+    power = 10.0 ** np.floor(np.log10(limit))
+    return max(m * power for m in (1, 2, 5) if m * power <= limit)
+
+
+def _add_scale_bar(ax, x_axis):
+    """A scale bar in ``x_axis`` units on an image drawn in pixels, if the axis is calibrated.
+
+    Uncalibrated (no units) and non-uniform axes get none: a bar would claim a
+    length the data do not have.
+    """
+    from matplotlib.font_manager import FontProperties
+    from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
+
+    units = x_axis.units
+    if not (x_axis.is_uniform and isinstance(units, str) and units.strip()):
+        return None
+    scale = abs(x_axis.scale)
+    # About a fifth of the field of view: long enough to read, short enough
+    # to leave the image visible.
+    length = _nice_length(0.25 * scale * x_axis.size)
+    bar = AnchoredSizeBar(ax.transData, length / scale, f"{length:g} {units}", "lower left",
+                          pad=0.3, borderpad=0.4, sep=3, color="white", frameon=True,
+                          size_vertical=max(1.0, 0.015 * x_axis.size),
+                          fontproperties=FontProperties(size=9))
+    # White on a translucent black box reads on bright and dark images alike.
+    bar.patch.set(facecolor="black", alpha=0.55, edgecolor="none")
+    ax.add_artist(bar)
+    return bar

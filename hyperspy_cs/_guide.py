@@ -1,6 +1,5 @@
 """The fully sampled guide image (BSE, HAADF) that steers a spectrum image's reconstruction."""
 
-import dask.array as da
 import numpy as np
 
 from . import _scan
@@ -49,7 +48,7 @@ def on_scan_grid(data, guide, x_axis, y_axis):
         "axes": [ax.get_axis_dictionary() | {"navigate": False} for ax in (y_axis, x_axis)],
         "metadata": guide.metadata.as_dictionary(),
         "original_metadata": guide.original_metadata.as_dictionary(),
-    }, lazy=isinstance(data, da.Array))
+    }, lazy=not isinstance(data, np.ndarray))  # a dask array; dask stays unimported here
 
 
 def resample_guide(guide, signal, *, rtol=0.02):

@@ -14,25 +14,20 @@ import time
 import numpy as np
 
 from . import _scan
-from ._reconstruct import check_finite_samples, output_signal, resolve_mask, scan_data
-from ._validate import as_rng, check_real_dtype
+from ._reconstruct import (
+    check_finite_samples,
+    output_signal,
+    resolve_mask,
+    scan_data,
+    wants_lazy,
+)
+from ._validate import as_rng, check_choice, check_real_dtype
 from ._layers import spectral_layers
+from .classical import ARRAY_METHODS as _ARRAY_METHODS
+from .classical import METHODS
 
 __all__ = ["inpaint", "METHODS"]
 
-# name: (private module, function, fixed options)
-_ARRAY_METHODS = {
-    "nearest": ("_interpolate", "interpolate", {"kind": "nearest"}),
-    "linear": ("_interpolate", "interpolate", {"kind": "linear"}),
-    "cubic": ("_interpolate", "interpolate", {"kind": "cubic"}),
-    "biharmonic": ("_interpolate", "interpolate", {"kind": "biharmonic"}),
-    "ksvd": ("_ksvd", "ksvd", {}),
-    "fourier_lowpass": ("_fourier", "fourier_lowpass", {}),
-    "fourier_global": ("_fourier", "fourier_global", {}),
-    "nonlocal": ("_nonlocal", "nonlocal_means", {}),
-    "pnp": ("_pnp", "pnp", {}),
-}
-METHODS = (*_ARRAY_METHODS, "bpfa")
 
 
 def _array_function(method):
@@ -60,12 +55,13 @@ def check_options(method, options, *, image):
     else:
         function, fixed = _array_function(method)
         fixed = ("data", "observed", *fixed)
-    accepted = inspect.signature(function).parameters
+    # The fixed arguments (the data, the mask, an interpolation's kind) are not options.
+    accepted = [p for p in inspect.signature(function).parameters if p not in fixed]
     unknown = sorted(set(options) - set(accepted))
     if unknown:
         raise TypeError(
-            f"{method}: unknown option(s) {unknown}; it takes "
-            f"{[p for p in accepted if p not in fixed]}"
+            f"{', '.join(unknown)}: unknown option(s) {unknown} for method {method!r}; "
+            f"it takes {accepted}"
         )
 
 
@@ -102,21 +98,20 @@ def inpaint(signal, method="cubic", *, mask=None, layers="auto", seed=None, lazy
         Same class, shape and calibration; ``metadata.Reconstruction`` records
         the method, its options, ``runtime`` (s) and ``mask_source``.
     """
+    layout = _scan.scan_layout(signal)
+    check_choice(method, list(METHODS), name="method")
+    wants_lazy(signal, lazy_output)  # checked before any work
+    check_options(method, options, image=layout.kind == "image")
     if method == "bpfa":
         from .bpfa import inpaint_bpfa, inpaint_bpfa3d
 
-        layout = _scan.scan_layout(signal)
         if layout.kind == "image":
             return inpaint_bpfa(signal, mask=mask, seed=seed, lazy_output=lazy_output, **options)
         return inpaint_bpfa3d(signal, mask=mask, layers=layers, seed=seed,
                               lazy_output=lazy_output, **options)
-    if method not in _ARRAY_METHODS:
-        raise ValueError(f"method: expected one of {list(METHODS)}, got {method!r}")
-    check_options(method, options, image=False)  # the same options for images and maps
     function, fixed = _array_function(method)
     accepted = inspect.signature(function).parameters
 
-    layout = _scan.scan_layout(signal)
     check_real_dtype(signal.data.dtype)
     observed, source = resolve_mask(signal, layout, mask)
     data = scan_data(signal, layout).astype(np.float64)

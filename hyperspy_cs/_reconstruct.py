@@ -12,7 +12,7 @@ import dask.array as da
 import numpy as np
 
 from . import _scan
-from ._validate import check_bool
+from ._validate import check_bool, check_magnitude
 from ._metadata import RECONSTRUCTION_NODE, SUBSAMPLING_NODE, get_mask
 
 _logger = logging.getLogger(__name__)
@@ -60,9 +60,12 @@ def wants_lazy(signal, lazy_output):
 
 
 def check_finite_samples(values):
-    """Raise if the measured ``values`` hold NaN or inf (they would spread into the result)."""
+    """Raise if the measured ``values`` hold NaN or inf (they would spread into the result),
+    or values so large that their squares overflow (see :data:`MAX_MAGNITUDE
+    <hyperspy_cs._validate.MAX_MAGNITUDE>`)."""
     if not np.isfinite(values).all():
         raise ValueError("signal: NaN or inf at sampled positions")
+    check_magnitude(values)
 
 
 def scan_data(signal, layout):
@@ -113,7 +116,7 @@ def eager_class(signal):
 
     return assign_signal_subclass(
         dtype=np.dtype(signal.data.dtype),
-        signal_dimension=signal.axes_manager.signal_dimension,
+        signal_dimension=len(signal.axes_manager.signal_axes),
         signal_type=signal.metadata.get_item("Signal.signal_type", ""),
         lazy=False,
     )

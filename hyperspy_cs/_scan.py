@@ -89,7 +89,9 @@ def scan_layout(signal):
         )
     am = signal.axes_manager
     shape = tuple(signal.data.shape)
-    sig_dim, nav_dim = am.signal_dimension, am.navigation_dimension
+    # HyperSpy leaves size-1 axes out of ``signal_dimension`` (a 1-channel spectrum
+    # image has "0" signal dimensions): count the axes themselves.
+    sig_dim, nav_dim = len(am.signal_axes), len(am.navigation_axes)
     if sig_dim == 2:
         return ScanLayout("image", shape[:-2], shape[-2:], ())
     if sig_dim == 1 and nav_dim >= 2:

@@ -13,6 +13,7 @@ from ._validate import (
     check_choice,
     check_dose,
     check_fraction,
+    check_magnitude,
     check_positive_int,
     check_real_dtype,
 )
@@ -69,14 +70,26 @@ def _check_within(masks, measured, *, name):
             )
 
 
-def _poisson_block(lam, dose, integer, block_seed):
+def _poisson_block(lam, dose, integer, block_seed, scale=1.0):
+    """Counts ``Poisson(lam * dose)`` (``integer``), else in data units (float64)."""
     # Only visited values reach here (the others are 0 in ``lam``).
     if not np.isfinite(lam).all():
         raise ValueError("signal: NaN or inf at visited positions; `dose` needs finite values")
     if (lam < 0).any():
         raise ValueError("signal: negative values at visited positions; `dose` needs values >= 0")
     counts = np.random.default_rng(block_seed).poisson(lam * dose)
-    return counts if integer else counts / dose
+    if integer:
+        return counts
+    # In float64: a float32 peak times a few counts per unit dose may exceed float32.
+    return counts / dose * float(scale)
+
+
+def _float_result(values, dtype):
+    """``values`` (float64) as ``dtype``, widened to float64 where ``dtype`` cannot hold them."""
+    if dtype != np.float64 and values.size and np.max(values) > np.finfo(dtype).max:
+        _logger.info("dose: the noisy values exceed the %s range; the result is float64", dtype)
+        return values
+    return values.astype(dtype)
 
 
 def _apply_dose(data, sampled, dose, integer, seed):
@@ -91,23 +104,34 @@ def _apply_dose(data, sampled, dose, integer, seed):
     # Unvisited positions are never measured: their values (NaN, negative, above the
     # visited peak) must neither raise nor enter the draw.
     data = xp.where(visited, data, 0)
-    peak = data.max()
-    scale = xp.where(peak > 0, peak, 1)
-    lam = data / scale
     out_dtype = (_count_dtype(data.dtype, dose) if integer
                  else np.promote_types(data.dtype, np.float32))
     if lazy:
-        def block(lam_block, block_info=None):
+        peak = data.max()
+        scale = da.where(peak > 0, peak, 1)
+
+        def block(data_block, scale, block_info=None):
             index = block_info[0]["chunk-location"]
             key = int(np.ravel_multi_index(index, block_info[0]["num-chunks"]))
             block_seed = np.random.SeedSequence(seed, spawn_key=(key,))
-            return _poisson_block(lam_block, dose, integer, block_seed).astype(out_dtype)
+            scale = float(np.asarray(scale).reshape(()))
+            check_magnitude(np.asarray([scale]))
+            noisy = _poisson_block(data_block / scale, dose, integer, block_seed, scale)
+            if not integer and noisy.size and np.max(noisy) > np.finfo(out_dtype).max:
+                raise ValueError(
+                    f"signal: with dose={dose:g} the noisy values exceed the {out_dtype} "
+                    "range; convert the data with signal.change_dtype('float64') first"
+                )
+            return noisy.astype(out_dtype)
 
-        noisy = da.map_blocks(block, lam, dtype=out_dtype)
-    else:
-        noisy = _poisson_block(lam, dose, integer, np.random.SeedSequence(seed, spawn_key=(0,)))
-        noisy = noisy.astype(out_dtype)
-    return noisy if integer else noisy * scale
+        return da.map_blocks(block, data, scale.reshape((1,) * data.ndim), dtype=out_dtype)
+    peak = data.max() if data.size else 0
+    # Finite values only: NaN and inf are named as such by _poisson_block.
+    check_magnitude(np.asarray([peak]))
+    scale = peak if peak > 0 else 1
+    noisy = _poisson_block(data / scale, dose, integer,
+                           np.random.SeedSequence(seed, spawn_key=(0,)), scale)
+    return noisy.astype(out_dtype) if integer else _float_result(noisy, out_dtype)
 
 
 def subsample(
@@ -147,7 +171,8 @@ def subsample(
         intensity ``u = v / max(v)`` becomes ``Poisson(dose * u) / dose * max(v)``
         (same units as the input); for count data (integers, EDS, EELS) the
         result is the integer counts ``Poisson(dose * u)``. Without ``dose`` the
-        visited values are kept as they are.
+        visited values are kept as they are. Float32 values whose noisy values
+        exceed float32 come back as float64; values beyond 1e150 are refused.
     frames : int
         Number of independent frames (dose fractionation, time series): each
         gets its own mask and noise, and a navigation axis ``frame`` is added.

@@ -77,6 +77,25 @@ def check_dose(dose):
     return dose
 
 
+# Largest magnitude of measured values the methods take: the squares of larger ones
+# (variances, moments, Gram matrices) and their sums come near the float64 range.
+MAX_MAGNITUDE = 1e150
+
+
+def check_magnitude(values, *, name="signal"):
+    """Refuse finite ``values`` so large that their squares overflow float64."""
+    values = np.asarray(values)
+    if values.size == 0 or values.dtype.kind not in "fc":
+        return  # integers are at most ~1e19
+    peak = float(np.max(np.abs(values)))
+    if np.isfinite(peak) and peak > MAX_MAGNITUDE:
+        raise ValueError(
+            f"{name}: values up to {peak:.3g} overflow in the computation (their squares "
+            f"exceed the float64 range; at most {MAX_MAGNITUDE:.0e} is supported); divide "
+            "the data by a constant first"
+        )
+
+
 def check_real_dtype(dtype, *, name="signal"):
     dtype = np.dtype(dtype)
     if dtype.kind == "c":

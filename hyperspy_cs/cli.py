@@ -3,29 +3,20 @@
 Every subcommand checks its arguments and its output paths before it reads or
 computes anything, never replaces an existing output without ``--overwrite``,
 and on bad input exits with status 2 and a one-line reason on stderr.
+
+This module imports only the standard library and the light part of the
+package at import time: the readers, the engines, dask, exspy and matplotlib
+load inside the command that needs them, so that ``--help`` and argument
+errors answer at once.
 """
 
 import argparse
-import logging
 import math
 import pathlib
 import sys
 import warnings
 
-import hyperspy.api as hs
-import matplotlib
-import matplotlib.pyplot as plt
-
-from ._compare import compare
-from ._guide import resample_guide
-from ._inpaint import METHODS, inpaint
-from ._metadata import get_mask
-from ._report import acquisition_report
-from .bpfa import BPFADictionary, get_dictionary
-from .data import atomic_resolution_image
-from .io import load_acquisition, save_compact
-from .io._files import load_file
-from .metrics import psnr
+from .classical import METHODS
 from .patterns import PATTERNS
 
 _EPILOG = """examples:
@@ -43,16 +34,20 @@ _SUBSAMPLE_EPILOG = """examples:
   hyperspy-cs subsample map.bcf --fraction 0.2 --compact -o map_20.hspy
   hyperspy-cs subsample haadf.dm3 --fraction 0.1 --dose 20 -o haadf_10_lowdose.hspy
 
-A file with a spectrum image and a guide image (BSE, HAADF) also gets OUT_guide.hspy:
-pass it to 'hyperspy-cs inpaint OUT --guide OUT_guide.hspy'.
+A file with a spectrum image and a guide image (BSE, HAADF) also gets OUT_guide.hspy,
+which 'hyperspy-cs inpaint OUT' finds beside OUT and uses (--guide auto).
 """
 
 _INPAINT_EPILOG = """examples:
-  hyperspy-cs inpaint map_20.hspy --guide map_20_guide.hspy -o map_rec.hspy
+  hyperspy-cs inpaint map_20.hspy -o map_rec.hspy                 (guide: map_20_guide.hspy)
+  hyperspy-cs inpaint map_20.hspy --guide bse_overview.hspy -o map_rec.hspy
   hyperspy-cs inpaint map.bcf --fraction 0.15 --seed 0 --n-iter 60 -o map_rec.hspy
   hyperspy-cs inpaint map.bcf --fraction 0.15 --guide none --layers lines -o map_rec.hspy
   hyperspy-cs inpaint haadf_10.hspy --method cubic -o haadf_cubic.hspy
   hyperspy-cs inpaint lowdose.dm3 -o lowdose_denoised.hspy       (nothing skipped: denoises)
+
+--guide auto takes the guide image (HAADF, BSE...) recorded in FILE, else FILE_guide.hspy
+beside FILE (what 'hyperspy-cs subsample' writes); the command says which guide it uses.
 
 Writes OUT (the reconstruction, with metadata.Reconstruction), OUT_comparison.png
 (input against output) and, for EDS with known elements, OUT_maps.png (element maps
@@ -133,6 +128,18 @@ def _existing_path(text):
     return path
 
 
+def _guide(text):
+    """``--guide`` as :func:`load_acquisition` takes it: "auto", None, a title or a file."""
+    if text.lower() in ("auto", "none"):
+        return None if text.lower() == "none" else "auto"
+    path = pathlib.Path(text)
+    if path.exists():
+        return path
+    if path.suffix:  # a missing file, not a title: say so before reading anything
+        raise argparse.ArgumentTypeError(f"no such file: {text}")
+    return text
+
+
 def _layers(text):
     if text in ("auto", "pca", "lines"):
         return text
@@ -148,23 +155,20 @@ def _layers(text):
 # --------------------------------------------------------------------------
 
 
-def _without_report_request(record):
-    """Logging filter: drop hs.load's "please report this error" line (the error is reported)."""
-    return "report this error" not in record.getMessage()
+# exspy (imported with the EDS and EELS signal classes) imports two classes
+# from their old HyperSpy modules, and HyperSpy warns about it on every import:
+# nothing the user did or can change.
+_THIRD_PARTY_WARNINGS = (r"Importing `Lazy(Complex)?Signal1D` from `hyperspy\._signals\.",)
 
 
-def _read(load, path, **kwargs):
-    """``load(path, **kwargs)`` with hs.load's report request filtered out.
+def _pyplot():
+    """``matplotlib.pyplot`` on the Agg backend: figures go to files, and no display may exist."""
+    import matplotlib
 
-    ``load`` is ``load_acquisition`` or ``io.load_file``, whose errors name the
-    file that no reader could read.
-    """
-    logger = logging.getLogger("hyperspy.io")
-    logger.addFilter(_without_report_request)
-    try:
-        return load(path, **kwargs)
-    finally:
-        logger.removeFilter(_without_report_request)
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    return plt
 
 
 def _signal_file(path):
@@ -199,7 +203,7 @@ def _progressbar(args):
 
 def _write_figure(figure, path):
     figure.savefig(path, dpi=100, bbox_inches="tight")
-    plt.close(figure)
+    _pyplot().close(figure)
 
 
 def _comparison_paths(folder, name):
@@ -213,6 +217,7 @@ def _write_comparison(comparison, paths):
     print(comparison)
     comparison.to_csv(paths["csv"])
     paths["md"].write_text(comparison.to_markdown())
+    _pyplot()  # before comparison.plot() draws
     _write_figure(comparison.plot(), paths["png"])
     print("written: " + ", ".join(str(p) for p in paths.values()))
 
@@ -225,12 +230,47 @@ def _scan_image(signal):
 
 
 def _plot_images(images, labels, path, *, per_row=4):
+    import hyperspy.api as hs
+
     n_cols = min(len(images), per_row)
     n_rows = -(-len(images) // per_row)
-    figure = plt.figure(figsize=(3.2 * n_cols, 3.0 * n_rows))
+    figure = _pyplot().figure(figsize=(3.2 * n_cols, 3.0 * n_rows))
     hs.plot.plot_images(images, label=labels, axes_decor="off", colorbar="multi",
                         per_row=per_row, scalebar=[0], tight_layout=True, fig=figure)
     _write_figure(figure, path)
+
+
+def _load(args):
+    """``(signal, guide)`` of ``args.file`` with ``args.guide``, saying which guide is used.
+
+    Reading and guide fitting are the library's (``read_acquisition``, the door
+    of :func:`load_acquisition`), so that ``--guide auto``, a title and a file
+    are checked and fitted alike.
+    """
+    from .io._vendor import guide_beside, read_acquisition
+
+    signal, guide, source = read_acquisition(args.file, guide=args.guide)
+    print(f"read {signal} from {args.file}")
+    if signal.axes_manager.signal_dimension == 2:
+        return signal, None  # an image: no guide to speak of
+    if guide is not None:
+        # The name alone where it sits beside FILE (the folder is FILE's).
+        where = source.name if source.parent == args.file.parent else str(source)
+        if isinstance(args.guide, str) and source != args.file:
+            where += f" (found beside {args.file.name})"
+        line = f"guide: {guide.metadata.General.title!r} from {where}"
+        if getattr(args, "method", "bpfa") not in _BPFA_METHODS:
+            line += f"; {args.method} takes no guide, only bpfa does"
+        print(line)
+    elif args.guide is None:
+        print("guide: none (--guide none); the reconstruction is unguided")
+    else:
+        beside = guide_beside(args.file)
+        looked = (f"{beside.name} beside it does not fit (see above)" if beside is not None
+                  else f"no {args.file.stem}_guide.hspy beside it")
+        print(f"guide: none; no guide image in {args.file.name} fits its scan and {looked}, "
+              "so the reconstruction is unguided (pass --guide FILE to give one)")
+    return signal, guide
 
 
 def _model_options(args):
@@ -260,6 +300,9 @@ def _add_model_arguments(parser, description):
 
 def _demo(args):
     """Compare cubic and BPFA on 10 % and 20 % scans of a simulated atomic-resolution image."""
+    from ._compare import compare
+    from .data import atomic_resolution_image
+
     out = pathlib.Path(args.output)
     paths = _comparison_paths(out, "demo")
     _check_outputs(paths.values(), args.overwrite)
@@ -282,7 +325,11 @@ def _subsample(args):
     """Simulate a sub-sampled scan of a fully sampled acquisition."""
     output = _signal_file(args.output)
     _check_outputs([output], args.overwrite)
-    signal, guide = _read(load_acquisition, args.file)
+    from ._metadata import get_mask
+    from ._report import acquisition_report
+    from .io import load_acquisition, save_compact
+
+    signal, guide = load_acquisition(args.file)
     guide_path = _sibling(output, "_guide" + output.suffix)
     if guide is not None:
         _check_outputs([guide_path], args.overwrite)
@@ -296,13 +343,19 @@ def _subsample(args):
     sampled = get_mask(sub)
     print(f"{sub.metadata.General.title}: {int(sampled.sum())} of {sampled.size} positions "
           f"({100 * node.fraction:.2f} %), pattern {node.pattern}, seed {node.seed}")
-    if args.dwell_time is not None:
+    try:
+        # Without --dwell-time, the one the file records, if any (DigitalMicrograph,
+        # FEI and Zeiss files do).
         print(acquisition_report(sub, dwell_time=args.dwell_time))
+    except ValueError as error:
+        if args.dwell_time is not None or not str(error).startswith("dwell_time:"):
+            raise
     print(f"written to {output}")
     if guide is not None:
         guide.save(guide_path, overwrite=True)
         print(f"guide image {guide.metadata.General.title!r} written to {guide_path}; "
-              f"reconstruct with: hyperspy-cs inpaint {output} --guide {guide_path} -o ...")
+              f"'hyperspy-cs inpaint {output} -o ...' uses it (--guide auto looks beside "
+              "its FILE)")
     return 0
 
 
@@ -311,31 +364,11 @@ def _subsample(args):
 # --------------------------------------------------------------------------
 
 
-def _load_with_guide(path, guide):
-    """``(signal, guide)`` for ``--guide`` auto, none, an image title or an image file."""
-    if guide.lower() == "none":
-        return _read(load_acquisition, path, guide=None)
-    guide_file = pathlib.Path(guide)
-    if not guide_file.exists():
-        if guide_file.suffix:
-            raise FileNotFoundError(f"--guide: no such file: {guide}")
-        return _read(load_acquisition, path, guide=guide)
-    signal, _ = _read(load_acquisition, path, guide=None)
-    if signal.axes_manager.signal_dimension == 2:
-        raise ValueError(f"--guide: {path.name} holds an image; a guide goes with a spectrum "
-                         "image")
-    image = _read(load_file, guide_file, name="--guide")
-    if isinstance(image, list) or image.axes_manager.signal_dimension != 2 \
-            or image.axes_manager.navigation_dimension:
-        raise ValueError(f"--guide: {guide_file.name} does not hold a single image")
-    scan_shape = tuple(axis.size for axis in signal.axes_manager.navigation_axes[1::-1])
-    if image.data.shape != scan_shape:
-        image = resample_guide(image, signal)
-    return signal, image
-
-
 def _load_dictionary(path):
-    loaded = _read(load_file, path, name="--dictionary")
+    from .bpfa import BPFADictionary, get_dictionary
+    from .io._files import load_file
+
+    loaded = load_file(path, name="--dictionary")
     return loaded if isinstance(loaded, BPFADictionary) else get_dictionary(loaded)
 
 
@@ -347,6 +380,8 @@ def _reconstruct(args, signal, guide):
     bpfa = args.method in _BPFA_METHODS
     if not bpfa and (args.dictionary is not None or args.uncertainty):
         raise ValueError(f"--dictionary and --uncertainty are BPFA options, not {args.method}'s")
+    from ._inpaint import inpaint
+
     options = _model_options(args)
     if bpfa:
         options["show_progressbar"] = _progressbar(args)
@@ -383,9 +418,7 @@ def _inpaint(args):
     if args.fraction is None and (args.pattern is not None or args.dose is not None):
         raise ValueError("--pattern and --dose describe the simulated scan: they need --fraction")
 
-    signal, guide = _load_with_guide(args.file, args.guide)
-    print(f"read {signal} from {args.file}"
-          + (f" with guide {guide.metadata.General.title!r}" if guide is not None else ""))
+    signal, guide = _load(args)
     if args.elements:
         if not hasattr(signal, "add_elements"):
             raise ValueError(f"--elements: {args.file.name} holds no EDS data")
@@ -407,6 +440,8 @@ def _inpaint(args):
     if isinstance(record.get_item("noise_std"), float):  # one value for an image
         summary += f", estimated noise std {record.noise_std:.4g}"
     print(f"{summary}; written to {output}")
+
+    from .metrics import psnr
 
     images = [_scan_image(signal), _scan_image(result)]
     labels = ["input", f"output ({record.method})"]
@@ -439,8 +474,10 @@ def _compare(args):
     """Compare reconstruction methods on simulated sub-sampled scans of a full acquisition."""
     paths = _comparison_paths(pathlib.Path(args.output), "comparison")
     _check_outputs(paths.values(), args.overwrite)
+    from ._compare import compare
+
     methods = ["bpfa" if m == "bpfa3d" else m for m in args.methods]
-    reference, guide = _load_with_guide(args.file, args.guide)
+    reference, guide = _load(args)
     bpfa = _model_options(args)
     if bpfa and "bpfa" not in methods:
         raise ValueError("the model options are for bpfa, which is not among --methods")
@@ -519,7 +556,9 @@ def build_parser():
     subsample.add_argument("--compact", action="store_true",
                            help="store only the visited spectra (hyperspy_cs.save_compact)")
     subsample.add_argument("--dwell-time", type=_positive_float, metavar="S",
-                           help="seconds per position: print the time and dose saved")
+                           help="seconds per position: print the time and dose saved (default: "
+                                "the dwell time FILE records, e.g. metadata."
+                                "Acquisition_instrument.TEM.dwell_time, if any)")
     _add_common(subsample, output_help="output .hspy or .zspy file")
 
     inpaint = _add_command(
@@ -533,10 +572,10 @@ def build_parser():
                               "the same, guided 3-D BPFA)")
     _add_scan_arguments(inpaint, fraction_help="simulate a sub-sampled scan of FILE first",
                         required=False)
-    inpaint.add_argument("--guide", default="auto", metavar="auto|none|TITLE|FILE",
-                         help="guide image of a spectrum image: auto (HAADF, BSE... from FILE), "
-                              "none, the title of an image in FILE, or an image file "
-                              "(default: %(default)s)")
+    inpaint.add_argument("--guide", type=_guide, default="auto", metavar="auto|none|TITLE|FILE",
+                         help="guide image of a spectrum image: auto (the HAADF, BSE... image in "
+                              "FILE, else FILE_guide.hspy beside FILE), none, the title of an "
+                              "image in FILE, or an image file (default: auto)")
     inpaint.add_argument("--guide-weight", type=_positive_float, default=1.0, metavar="W",
                          help="trust in the guide: above 1 more, below 1 less (default: "
                               "%(default)s)")
@@ -573,8 +612,9 @@ def build_parser():
                          default=["nearest", "cubic", "bpfa"], metavar="METHOD",
                          help=f"methods, from {', '.join(METHODS)} (default: nearest cubic "
                               "bpfa)")
-    compare.add_argument("--guide", default="auto", metavar="auto|none|TITLE|FILE",
-                         help="guide image for BPFA on a spectrum image (default: %(default)s)")
+    compare.add_argument("--guide", type=_guide, default="auto", metavar="auto|none|TITLE|FILE",
+                         help="guide image for BPFA on a spectrum image, as for inpaint "
+                              "(default: auto)")
     compare.add_argument("--seed", type=_non_negative_int, default=0,
                          help="seed of the scans and the methods (default: %(default)s)")
     _add_model_arguments(compare, "for the bpfa runs (default: the library's)")
@@ -589,16 +629,15 @@ def main(argv=None):
     except _UsageError as error:
         print(error, file=sys.stderr)
         return 2
-    # Figures go to files: no display is needed, and none may exist.
-    matplotlib.use("Agg")
     with warnings.catch_warnings():
-        # HyperSpy's and exspy's deprecation notices concern their own internals;
-        # on the command line they only hide what the tool says.
-        warnings.filterwarnings("ignore", message=".*deprecated.*")
+        for message in _THIRD_PARTY_WARNINGS:
+            warnings.filterwarnings("ignore", message=message)
         try:
             return args.run(args)
         except (ValueError, TypeError, OSError) as error:
             reason = " ".join(str(error).split())  # one line, whatever the message
+            if hasattr(args, "guide") and reason.startswith("guide: "):
+                reason = "--" + reason  # the library's guide argument is the --guide option
             print(f"hyperspy-cs {args.command}: error: {reason}", file=sys.stderr)
             return 2
 

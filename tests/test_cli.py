@@ -1,8 +1,11 @@
 """The ``hyperspy-cs`` command line, run in-process on small real files from tests/data."""
 
 import csv
+import os
 import shutil
 import subprocess
+import sys
+import textwrap
 
 import h5py
 import hyperspy.api as hs
@@ -11,6 +14,7 @@ import pytest
 from conftest import DATA
 
 import hyperspy_cs as cs
+from hyperspy_cs import cli
 from hyperspy_cs.cli import main
 
 # Cheap BPFA: enough sweeps to exercise every step of the sampler, not to converge.
@@ -24,6 +28,11 @@ def run(capsys, *argv):
     return status, out, err
 
 
+def _environment():
+    """The environment of a user's shell: none of the test run's warning settings."""
+    return {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
+
+
 def test_help_runs_as_installed_command():
     executable = shutil.which("hyperspy-cs")
     assert executable, "the hyperspy-cs entry point is not installed (pip install -e .)"
@@ -31,6 +40,45 @@ def test_help_runs_as_installed_command():
     assert done.returncode == 0, done.stderr
     for command in ("demo", "subsample", "inpaint", "compare", "examples:"):
         assert command in done.stdout
+
+
+def test_help_and_usage_errors_import_nothing_heavy(tmp_path):
+    # In a fresh interpreter: this one has imported everything already.
+    script = textwrap.dedent("""
+        import sys
+        from hyperspy_cs.cli import main
+        argvs = [["--help"], ["inpaint", "--help"], ["compare", "--help"],
+                 ["subsample", "missing.dm3", "--fraction", "0.5", "-o", "x.hspy"],
+                 ["inpaint", "missing.bcf", "-o", "x.hspy"],
+                 ["inpaint", "missing.bcf", "--guide", "missing_guide.hspy", "-o", "x.hspy"],
+                 ["subsample", "--fraction", "ten"]]
+        for argv in argvs:
+            try:
+                status = main(argv)
+            except SystemExit as exit_:
+                status = exit_.code
+            assert status in (0, 2), (argv, status)
+        heavy = sorted(m for m in sys.modules
+                       if m.split(".")[0] in ("matplotlib", "exspy", "dask", "numba", "skimage"))
+        print("heavy modules:", heavy)
+    """)
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120, cwd=tmp_path, env=_environment())
+    assert done.returncode == 0, done.stderr
+    assert "heavy modules: []" in done.stdout
+    assert "Warning" not in done.stderr, done.stderr
+
+
+def test_run_prints_no_warnings(tmp_path):
+    # A fresh process, as a user runs it: exspy is first imported while the
+    # file is read (EDS signal), and the run writes the map and its guide.
+    executable = shutil.which("hyperspy-cs")
+    done = subprocess.run([executable, "subsample", DATA / "test_TEM.bcf", "--fraction", "0.25",
+                           "--seed", "0", "--dwell-time", "1e-5", "-o", tmp_path / "tem.hspy"],
+                          capture_output=True, text=True, timeout=300, env=_environment())
+    assert done.returncode == 0, done.stderr
+    assert "faster" in done.stdout and (tmp_path / "tem_guide.hspy").exists()
+    assert not [line for line in done.stderr.splitlines() if "warn" in line.lower()], done.stderr
 
 
 @pytest.mark.parametrize("command", ["demo", "subsample", "inpaint", "compare"])
@@ -55,6 +103,22 @@ def test_subsample_image(tmp_path, capsys):
     full = hs.load(DATA / "test_STEM_image.dm3")
     np.testing.assert_array_equal(sub.data[sampled], full.data[sampled])
     assert not sub.data[~sampled].any()
+
+
+def test_subsample_reports_the_dwell_time_the_file_records(tmp_path, capsys):
+    # DigitalMicrograph records the dwell time (3.5 us per pixel for this image)
+    status, stdout, err = run(capsys, "subsample", DATA / "test_STEM_image.dm3", "--fraction",
+                              0.25, "--pattern", "random", "--seed", 0, "-o", tmp_path / "s.hspy")
+    assert status == 0, err
+    assert "3.5e-06 s per position (metadata.Acquisition_instrument.TEM.dwell_time)" in stdout
+    assert "4x faster" in stdout
+    # given, it wins; a file without one (Bruker) gets no report
+    status, stdout, _ = run(capsys, "subsample", DATA / "test_STEM_image.dm3", "--fraction", 0.25,
+                            "--dwell-time", 1e-5, "-o", tmp_path / "t.hspy")
+    assert status == 0 and "1e-05 s per position (given)" in stdout
+    status, stdout, _ = run(capsys, "subsample", DATA / "16x16_12bit_packed_8bit.bcf",
+                            "--fraction", 0.5, "-o", tmp_path / "u.hspy")
+    assert status == 0 and "faster" not in stdout
 
 
 def test_subsample_spectrum_image_compact_with_guide(tmp_path, capsys):
@@ -87,18 +151,77 @@ def test_inpaint_simulated_scan_writes_reconstruction_figure_and_maps(tmp_path, 
     assert "written to" in stdout
 
 
-def test_inpaint_subsampled_file_with_guide_file(tmp_path, capsys):
+@pytest.fixture
+def sem_sub(tmp_path, capsys):
+    """``hyperspy-cs subsample`` of the 16 x 16 Bruker SEM map: sem.hspy and sem_guide.hspy."""
     sub = tmp_path / "sem.hspy"
     assert run(capsys, "subsample", DATA / "16x16_12bit_packed_8bit.bcf", "--fraction", 0.5,
                "--seed", 0, "-o", sub)[0] == 0
-    out = tmp_path / "sem_rec.hspy"
-    status, _, err = run(capsys, "inpaint", sub, "--guide", tmp_path / "sem_guide.hspy",
-                         "--layers", 2, *FAST_BPFA, "-o", out)
+    assert (tmp_path / "sem_guide.hspy").exists()
+    return sub
+
+
+def load_for(capsys, *argv):
+    """``(signal, guide, stdout)`` of what ``hyperspy-cs argv`` reads, without running it."""
+    args = cli.build_parser().parse_args([str(a) for a in argv])
+    signal, guide = cli._load(args)
+    return signal, guide, capsys.readouterr().out
+
+
+def test_inpaint_finds_the_guide_subsample_wrote_and_says_so(tmp_path, capsys, sem_sub):
+    out = tmp_path / "rec.hspy"
+    status, stdout, err = run(capsys, "inpaint", sem_sub, "--layers", 2, *FAST_BPFA, "-o", out)
     assert status == 0, err
+    assert "guide: 'AsB' from sem_guide.hspy (found beside sem.hspy)" in stdout
     record = hs.load(out).metadata.Reconstruction
     assert record.parameters.guide == "AsB"
     assert record.mask_source == "metadata"
-    assert not (tmp_path / "sem_rec_maps.png").exists()  # no elements in this file
+    assert not (tmp_path / "rec_maps.png").exists()  # no elements in this file
+    # one door: --guide auto and --guide FILE read and fit the same guide
+    _, auto, _ = load_for(capsys, "inpaint", sem_sub, "-o", out)
+    _, given, stdout = load_for(capsys, "inpaint", sem_sub, "--guide", tmp_path / "sem_guide.hspy",
+                                "-o", out)
+    assert "guide: 'AsB' from sem_guide.hspy\n" in stdout  # given: not "found"
+    np.testing.assert_array_equal(auto.data, given.data)
+    for a, b in zip(auto.axes_manager.signal_axes, given.axes_manager.signal_axes):
+        np.testing.assert_array_equal(a.axis, b.axis)
+    # compare reads its reference the same way
+    _, guide, stdout = load_for(capsys, "compare", sem_sub, "-o", tmp_path)
+    assert "guide: 'AsB' from sem_guide.hspy (found beside sem.hspy)" in stdout
+    np.testing.assert_array_equal(guide.data, auto.data)
+
+
+def test_inpaint_says_when_no_guide_is_used(tmp_path, capsys, sem_sub):
+    _, guide, stdout = load_for(capsys, "inpaint", sem_sub, "--guide", "none", "-o", "x.hspy")
+    assert guide is None
+    assert "guide: none (--guide none); the reconstruction is unguided" in stdout
+    alone = tmp_path / "alone" / "sem.hspy"  # no sem_guide.hspy beside it
+    alone.parent.mkdir()
+    shutil.copy(sem_sub, alone)
+    _, guide, stdout = load_for(capsys, "inpaint", alone, "-o", "x.hspy")
+    assert guide is None
+    assert "no sem_guide.hspy beside it" in stdout and "unguided" in stdout
+    # a method that takes no guide says it does not use the one found
+    _, guide, stdout = load_for(capsys, "inpaint", sem_sub, "--method", "nearest", "-o", "x.hspy")
+    assert guide is not None and "nearest takes no guide" in stdout
+    # an image has no guide, and nothing is said about one
+    _, guide, stdout = load_for(capsys, "inpaint", DATA / "test_STEM_image.dm3", "-o", "x.hspy")
+    assert guide is None and "guide" not in stdout
+
+
+def test_a_guide_file_that_does_not_fit_is_refused(tmp_path, capsys, sem_sub):
+    # the 64 x 64 HAADF of another acquisition (another field of view)
+    haadf = tmp_path / "haadf.hspy"
+    cs.load_acquisition(DATA / "test_TEM.bcf")[1].save(haadf)
+    out = tmp_path / "out.hspy"
+    status, _, err = run(capsys, "inpaint", sem_sub, "--guide", haadf, "-o", out)
+    assert status == 2 and err.count("\n") == 1
+    assert "error: --guide: 'HAADF': " in err and "field of view" in err
+    assert not out.exists()
+
+
+def test_inpaint_subsampled_file_refuses_another_simulated_scan(tmp_path, capsys, sem_sub):
+    sub = sem_sub
     # Already sub-sampled: simulating another scan of it is refused.
     status, _, err = run(capsys, "inpaint", sub, "--fraction", 0.5, "-o", tmp_path / "x.hspy")
     assert status == 2 and "already sub-sampled" in err
@@ -149,7 +272,9 @@ def test_compare_writes_tables_and_figure(tmp_path, capsys):
         (["inpaint", DATA / "test_STEM_image.dm3", "--method", "bpfa3d"], "spectrum image"),
         (["inpaint", DATA / "test_STEM_image.dm3", "--fixed-dictionary"], "--dictionary"),
         (["inpaint", DATA / "test_STEM_image.dm3", "--dose", "10"], "--fraction"),
-        (["inpaint", DATA / "test_TEM.bcf", "--guide", "SE"], "no image titled 'SE'"),
+        (["inpaint", DATA / "test_TEM.bcf", "--guide", "SE"], "--guide: no image titled 'SE'"),
+        (["inpaint", DATA / "test_TEM.bcf", "--guide", "missing.hspy"],
+         "argument --guide: no such file: missing.hspy"),
         (["inpaint", DATA / "test_STEM_image.dm3", "--method", "linear", "--n-atoms", "8"],
          "unknown option"),
         (["compare", DATA / "test_STEM_image.dm3", "--methods", "linear", "--n-iter", "8"],

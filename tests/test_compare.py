@@ -1,14 +1,16 @@
 import csv
 import sys
 
+import hyperspy.api as hs
 import matplotlib.pyplot as plt
-
 import numpy as np
 import pytest
+from mpl_toolkits.axes_grid1.anchored_artists import AnchoredSizeBar
 from threadpoolctl import threadpool_limits
 
 import hyperspy_cs as cs
 from hyperspy_cs import Comparison, compare
+from hyperspy_cs._compare import _nice_length
 from hyperspy_cs._inpaint import METHODS
 
 FRACTIONS = (0.1, 0.25)
@@ -175,7 +177,7 @@ def test_non_integer_eds_is_not_split(eds):
     assert not c.count_data
 
 
-def test_bpfa_with_and_without_guide(eds):
+def test_bpfa_with_and_without_guide(eds, tmp_path):
     si, guide = eds
     c = compare(
         si, fractions=0.25, methods=("nearest", "bpfa", ("bpfa, no guide", "bpfa")), guide=guide,
@@ -189,6 +191,31 @@ def test_bpfa_with_and_without_guide(eds):
     assert unguided.parameters.guide == "None"
     assert all(np.isfinite(r["psnr"]) for r in c.rows)
 
+    # Rows, tables, CSV and figure say which method used which guide.
+    title = guide.metadata.General.title
+    assert [r["guide"] for r in c.rows] == ["none", title, "none"]
+    text = str(c)
+    assert text.splitlines()[0].endswith(f"; bpfa guided by {title}")
+    psnr_table = text.split("\n\n")[1].splitlines()
+    assert psnr_table[1].split()[:2] == ["method", "guide"]
+    assert psnr_table[3].split()[:1 + len(title.split())] == ["bpfa", *title.split()]
+    assert psnr_table[4].startswith("bpfa, no guide") and " none " in psnr_table[4]
+    markdown = c.to_markdown()
+    assert "| method | guide | 25 % |" in markdown
+    assert f"| bpfa | {title} |" in markdown and "| bpfa, no guide | none |" in markdown
+    c.to_csv(tmp_path / "guided.csv")
+    with open(tmp_path / "guided.csv", newline="") as file:
+        assert [r["guide"] for r in csv.DictReader(file)] == ["none", title, "none"]
+    figure = c.plot()
+    assert figure.get_suptitle().endswith(f"bpfa guided by {title}")
+    plt.close(figure)
+
+
+def test_spectrum_image_without_guide_says_so(eds_comparison):
+    assert all(r["guide"] == "none" for r in eds_comparison.rows)
+    assert str(eds_comparison).splitlines()[0].endswith("; no guide")
+    assert "| method | guide | 25 % |" in eds_comparison.to_markdown()
+
 
 def test_to_csv(image_comparison, tmp_path):
     path = tmp_path / "comparison.csv"
@@ -200,14 +227,27 @@ def test_to_csv(image_comparison, tmp_path):
     assert float(rows[1]["psnr"]) == pytest.approx(image_comparison.rows[1]["psnr"])
 
 
+def _panels(figure):
+    """The image axes of a comparison figure, row by row (colour bars hold no image)."""
+    return [ax for ax in figure.axes if ax.images]
+
+
+def _scale_bars(ax):
+    return [a for a in ax.artists if isinstance(a, AnchoredSizeBar)]
+
+
 def test_plot_image(image_comparison):
     figure = image_comparison.plot(fraction=0.25)
-    # Top: input + 2 reconstructions; bottom: reference + 2 error maps.
-    assert len(figure.axes) == 6
-    titles = [ax.get_title() for ax in figure.axes]
+    # Top: reference + 2 reconstructions; bottom: input + 2 error maps.
+    panels = _panels(figure)
+    assert len(panels) == 6
+    titles = [ax.get_title() for ax in panels]
+    assert titles[0] == "reference"
     assert titles[1].startswith("nearest") and "dB" in titles[1]
-    assert titles[3] == "reference"
-    assert titles[4] == "|nearest - reference|"
+    assert titles[3].startswith("input: 25 % random")
+    assert titles[4] == "nearest - reference"
+    assert "25 % random scan" in figure.get_suptitle()
+    assert "guide" not in figure.get_suptitle()  # images take no guide
     plt.close(figure)
     with pytest.raises(ValueError, match="fraction"):
         image_comparison.plot(fraction=0.5)
@@ -217,15 +257,75 @@ def test_plot_image(image_comparison):
         image_comparison.plot(line="Si_Ka")
 
 
+def test_plot_colour_scales(image_comparison):
+    figure = image_comparison.plot(fraction=0.1)
+    panels = _panels(figure)
+    images = [ax.images[0] for ax in panels]
+    intensity, errors = images[:4], images[4:]  # reference, reconstructions, input
+    # One colour bar per row: intensities on top, errors below.
+    colorbars = [im.colorbar for im in images if im.colorbar is not None]
+    assert len(colorbars) == 2 and len(figure.axes) == 6 + 2
+    assert colorbars[0].mappable in intensity and colorbars[1].mappable in errors
+    # The reference, the input and every reconstruction share one intensity scale ...
+    assert len({im.get_clim() for im in intensity}) == 1
+    # ... and every error map one scale, symmetric around 0, that holds most errors.
+    assert len({im.get_clim() for im in errors}) == 1
+    low, high = errors[0].get_clim()
+    assert high > 0 and low == -high
+    for im, label in zip(errors, image_comparison.methods):
+        error = im.get_array()
+        rec = image_comparison.results[label, "random", 0.1].data
+        np.testing.assert_allclose(error, rec - image_comparison.reference.data)
+        assert np.mean(np.abs(error) <= high) >= 0.99
+    # The input shows only the visited positions.
+    shown = images[3].get_array()
+    np.testing.assert_array_equal(~np.ma.getmaskarray(shown),
+                                  cs.get_mask(image_comparison.inputs["random", 0.1]))
+    plt.close(figure)
+
+
+def test_plot_scale_bar_in_calibrated_units(image, image_comparison):
+    figure = image_comparison.plot()
+    reference_ax, *others = _panels(figure)
+    (bar,) = _scale_bars(reference_ax)
+    x_axis = image.axes_manager.signal_axes[0]
+    assert x_axis.units == "nm"
+    # A quarter of the 64 x 0.0325 nm field is 0.52 nm: the bar is 0.5 nm, in pixels.
+    assert x_axis.scale == pytest.approx(0.0325, abs=1e-4)
+    assert bar.txt_label.get_text() == "0.5 nm"
+    (rectangle,) = bar.size_bar.get_children()
+    assert rectangle.get_width() == pytest.approx(0.5 / x_axis.scale)
+    assert not any(_scale_bars(ax) for ax in others)  # same field of view: one bar
+    plt.close(figure)
+
+    uncalibrated = hs.signals.Signal2D(image.data)
+    c = compare(uncalibrated, fractions=0.25, methods="nearest", seed=0, show_progressbar=False)
+    figure = c.plot()
+    assert not any(_scale_bars(ax) for ax in _panels(figure))
+    plt.close(figure)
+
+
+@pytest.mark.parametrize("limit, length", [(0.39, 0.2), (1.0, 1.0), (160, 100), (4.9, 2.0),
+                                           (7.0, 5.0)])
+def test_scale_bar_length_is_a_round_number(limit, length):
+    assert _nice_length(limit) == pytest.approx(length)
+
+
 def test_plot_spectrum_image_shows_a_line(eds_comparison):
     lines = eds_comparison.lines
     figure = eds_comparison.plot()
-    assert len(figure.axes) == 6
-    assert lines[0] in figure.axes[0].get_title()
+    panels = _panels(figure)
+    assert len(panels) == 6
+    assert lines[0] in panels[0].get_title()
+    assert "no guide" in figure.get_suptitle()
+    # The scan of the spectrum image is calibrated (20 nm steps): 32 x 20 / 4 -> 100 nm.
+    (bar,) = _scale_bars(panels[0])
+    assert bar.txt_label.get_text() == "100 nm"
     plt.close(figure)
     figure = eds_comparison.plot(line=lines[-1])
-    assert lines[-1] in figure.axes[0].get_title()
-    assert f"{eds_comparison.rows[0]['psnr_' + lines[-1]]:.2f} dB" in figure.axes[1].get_title()
+    panels = _panels(figure)
+    assert lines[-1] in panels[0].get_title()
+    assert f"{eds_comparison.rows[0]['psnr_' + lines[-1]]:.2f} dB" in panels[1].get_title()
     plt.close(figure)
     with pytest.raises(ValueError, match="line"):
         eds_comparison.plot(line="Au_La")

@@ -152,21 +152,6 @@ def test_positions(image):
     assert sub.metadata.Acquisition.Subsampling.pattern == "positions"
 
 
-def test_acquisition_report(image):
-    sub = image.subsample(0.1, "random", seed=11)
-    report = cs.acquisition_report(sub, dwell_time=2e-6, beam_current=20e-12)
-    n = 64 * 48
-    assert report.n_visited == round(0.1 * n)
-    assert report.full_time == pytest.approx(n * 2e-6)
-    assert report.speedup == pytest.approx(n / report.n_visited)
-    assert report.electrons_per_position == pytest.approx(20e-12 * 2e-6 / 1.602176634e-19)
-    assert "faster" in str(report)
-    full = image.subsample(mask=np.ones((64, 48), bool))
-    full_report = cs.acquisition_report(full, dwell_time=1e-6)
-    assert full_report.beam_travel == pytest.approx(full_report.full_beam_travel)
-    assert full_report.speedup == 1
-
-
 @pytest.mark.parametrize(
     "kwargs, error, match",
     [
@@ -254,3 +239,32 @@ def test_dose_counts_never_wrap_around():
     assert np.abs(counts.astype(np.float64) - 6e9).max() < 1e6
     signed = hs.signals.Signal2D(np.full((8, 8), 3, np.int16))
     assert signed.subsample(1.0, dose=1e3, seed=0).data.dtype.kind == "i"
+
+
+def test_a_one_channel_spectrum_image_is_a_spectrum_image():
+    # HyperSpy leaves size-1 axes out of signal_dimension: (6, 6|1) has "0" signal
+    # dimensions, which was refused as "no scan axes".
+    si = hs.signals.Signal1D(np.random.default_rng(0).random((6, 6, 1)))
+    sub = si.subsample(0.5, seed=0)
+    assert type(sub) is hs.signals.Signal1D and cs.get_mask(sub).shape == (6, 6)
+    assert_subsampled(si, sub, cs.get_mask(sub))
+    for out in (sub.inpaint("linear"),
+                sub.inpaint_bpfa3d(patch_size=3, n_iter=2, show_progressbar=False, seed=0)):
+        assert type(out) is hs.signals.Signal1D and out.data.shape == (6, 6, 1)
+        assert np.isfinite(out.data).all()
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_dose_on_near_max_floats_is_finite_or_refused(dtype):
+    # The counts per unit dose times the peak overflowed the dtype: inf.
+    top = np.finfo(dtype).max / 4
+    image = hs.signals.Signal2D(np.full((8, 8), top, dtype))
+    if dtype == np.float32:
+        noisy = image.subsample(1.0, seed=0, dose=0.5).data
+        assert noisy.dtype == np.float64 and np.isfinite(noisy).all()
+        assert set(np.unique(noisy / top * 0.5).round(6)) <= set(range(30))  # counts
+        assert image.subsample(1.0, seed=0, dose=100).data.dtype == np.float32  # if it fits
+    else:
+        with pytest.raises(ValueError, match=r"^signal: values up to 4.49e\+307 overflow.*"
+                                             "divide the data by a constant first"):
+            image.subsample(1.0, seed=0, dose=0.5)

@@ -45,8 +45,10 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   level and the sparsity are learned). Growing the patch set in rounds, as in
   Zhou's code, made the first rounds over-fit (-0.6 dB here) and is not used.
 - **Normalisation.** Per layer, from the observed entries only:
-  ``x_norm = (x - mean) / std`` (``|mean|``, else 1, for a constant layer), so that one
-  ``gamma_e`` serves all layers and a dictionary transfers between images.
+  ``x_norm = (x - mean) / std``, so that one ``gamma_e`` serves all layers and a
+  dictionary transfers between images. A layer whose observed values are all equal
+  is constant: its scale is 0 (its normalised values, divided by 1, are 0), so its
+  reconstruction is exactly that value, with std and noise std 0.
 
 Reproducibility: per-patch random numbers come from a counter-based generator keyed
 on ``(seed, sweep, atom, global patch coordinate)`` (see ``_kernels``), and all
@@ -63,7 +65,7 @@ from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
 from hyperspy_cs.bpfa import _kernels as _kern
-from hyperspy_cs._validate import check_bool, check_positive_int
+from hyperspy_cs._validate import check_bool, check_magnitude, check_positive_int
 
 __all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "bpfa", "resolve_sweeps"]
 
@@ -80,6 +82,8 @@ _NUGGET = 1e-3
 # Patches used for the SVD initialisation: plenty for the P <= a few hundred directions.
 _INIT_PATCHES = 20000
 _HYPER_KEYS = frozenset({"pi", "gamma_s", "gamma_e"})
+# Least parameter of the Beta draw of pi (see _Sampler.sweep).
+_BETA_FLOOR = 1e-12
 
 
 @dataclass
@@ -109,7 +113,9 @@ class BPFAResult:
         log-likelihood of the observed patch entries) and ``"n_active"`` (mean number
         of atoms used per patch).
     layer_offset, layer_scale : numpy.ndarray, float64, shape (N,)
-        Normalisation applied: ``x_norm = (x - layer_offset) / layer_scale``.
+        Normalisation applied: ``x_norm = (x - layer_offset) / layer_scale``; a
+        constant layer has ``layer_scale`` 0 (divided by 1 instead) and is
+        reconstructed as ``layer_offset``.
     """
 
     reconstruction: np.ndarray
@@ -185,7 +191,8 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
         Show a tqdm bar over the sweeps.
     layer_offset, layer_scale : array_like, shape (N,), optional
         Normalisation to use instead of the observed mean and standard deviation per
-        layer (a tile must use the full scan's to reproduce its result).
+        layer (a tile must use the full scan's to reproduce its result). A scale of 0
+        marks a constant layer: it is reconstructed as its offset.
     atom_smoothness : float
         Length scale in pixels of the Gaussian-process prior on each atom layer;
         0 gives independent entries ``N(0, 1/P)``.
@@ -227,8 +234,11 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
         N_ATOMS if n_atoms is None else n_atoms, name="n_atoms")
     hyper = _check_fixed_hyper(fixed_hyper, K)
     offset, scale = _normalisation(x, obs, layer_offset, layer_scale)
+    # A constant layer (scale 0) is normalised by 1: its values are all 0 and its
+    # result, times its scale of 0, is exactly the offset.
+    unit = np.where(scale > 0, scale, 1.0)
 
-    sampler = _Sampler((x - offset) / scale, obs, b=b, n_atoms=K, dictionary=D,
+    sampler = _Sampler((x - offset) / unit, obs, b=b, n_atoms=K, dictionary=D,
                        learn_dictionary=bool(learn_dictionary), hyper=hyper, burn_in=burn_in,
                        layer_weights=wl, origin=(row0, col0), key=key, atom_smoothness=ell)
     est = np.empty((F, H, W * L))
@@ -362,7 +372,10 @@ class _Sampler:
         sse = _kern.weighted_sq_sum(self.R, self.wl)
         n_on, n = self.n_on, self.n_patches
         if "pi" not in self.hyper:
-            self.pi = rng.beta(_A0 / K + n_on, _B0 * (K - 1) / K + n - n_on)
+            # Floored: with K = 1 (b0 (K-1)/K = 0) an atom every patch uses would
+            # give Beta(., 0), which numpy refuses.
+            self.pi = rng.beta(np.maximum(_A0 / K + n_on, _BETA_FLOOR),
+                               np.maximum(_B0 * (K - 1) / K + n - n_on, _BETA_FLOOR))
         if "gamma_s" not in self.hyper:
             self.gamma_s = rng.gamma(_C0 + 0.5 * n_on.sum(), 1.0 / (_D0 + 0.5 * self.ss_on.sum()))
         if "gamma_e" not in self.hyper:
@@ -437,20 +450,22 @@ def _normalisation(x, obs, layer_offset, layer_scale):
     L = x.shape[3]
     if layer_offset is not None and layer_scale is not None:
         return (_check_layer_vector(layer_offset, L, "layer_offset", positive=False),
-                _check_layer_vector(layer_scale, L, "layer_scale"))
+                _check_layer_vector(layer_scale, L, "layer_scale", allow_zero=True))
     offset = np.empty(L)
     scale = np.empty(L)
     for layer in range(L):
         values = x[..., layer][obs[..., layer]]
-        offset[layer] = values.mean()
-        std = values.std()
-        # A constant layer has no spread to scale by; its own magnitude keeps the
-        # result in proportion (a layer of 1e-6 scaled by 1 gets errors of 1e-4).
-        scale[layer] = std if std > 0 else abs(offset[layer]) if offset[layer] != 0 else 1.0
+        if values.size and values.min() == values.max():
+            # No spread: the layer is that constant (scale 0, see bpfa). Scaled by
+            # anything else, the prior draws in patches without observations
+            # would come back as errors in proportion to that scale.
+            offset[layer], scale[layer] = values[0], 0.0
+        else:
+            offset[layer], scale[layer] = values.mean(), values.std()
     if layer_offset is not None:
         offset = _check_layer_vector(layer_offset, L, "layer_offset", positive=False)
     if layer_scale is not None:
-        scale = _check_layer_vector(layer_scale, L, "layer_scale")
+        scale = _check_layer_vector(layer_scale, L, "layer_scale", allow_zero=True)
     return offset, scale
 
 
@@ -499,6 +514,7 @@ def _check_data(data, observed, *, allow_empty_layers):
                              "a dictionary, layer_offset and layer_scale)")
         if not np.all(np.isfinite(values)):
             raise ValueError(f"data: layer {layer} has non-finite observed values")
+        check_magnitude(values, name="data")
     return x, obs
 
 
@@ -510,7 +526,8 @@ def _check_nonneg(value, name):
     return float(value)
 
 
-def _check_layer_vector(values, n_layers, name, *, default=None, positive=True):
+def _check_layer_vector(values, n_layers, name, *, default=None, positive=True,
+                        allow_zero=False):
     if values is None:
         return np.full(n_layers, default, dtype=np.float64)
     arr = np.asarray(values)
@@ -519,8 +536,10 @@ def _check_layer_vector(values, n_layers, name, *, default=None, positive=True):
     arr = arr.astype(np.float64)
     if arr.shape != (n_layers,):
         raise ValueError(f"{name}: expected shape ({n_layers},), got {np.shape(values)}")
-    if not np.all(np.isfinite(arr)) or (positive and np.any(arr <= 0)):
-        kind = "positive finite" if positive else "finite"
+    low = (np.any(arr < 0) if allow_zero else np.any(arr <= 0)) if positive else False
+    if not np.all(np.isfinite(arr)) or low:
+        kind = ("non-negative finite" if allow_zero else "positive finite") if positive \
+            else "finite"
         raise ValueError(f"{name}: expected {kind} values, got {arr}")
     return arr
 

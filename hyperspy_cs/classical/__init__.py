@@ -12,3 +12,19 @@ BPFA.
 ``_pnp``           plug-and-play iterations around an off-the-shelf denoiser
 =================  ================================================================
 """
+
+# name: (private module, function, fixed options). Kept here, free of imports, so
+# that the command line can offer the names without loading any method.
+ARRAY_METHODS = {
+    "nearest": ("_interpolate", "interpolate", {"kind": "nearest"}),
+    "linear": ("_interpolate", "interpolate", {"kind": "linear"}),
+    "cubic": ("_interpolate", "interpolate", {"kind": "cubic"}),
+    "biharmonic": ("_interpolate", "interpolate", {"kind": "biharmonic"}),
+    "ksvd": ("_ksvd", "ksvd", {}),
+    "fourier_lowpass": ("_fourier", "fourier_lowpass", {}),
+    "fourier_global": ("_fourier", "fourier_global", {}),
+    "nonlocal": ("_nonlocal", "nonlocal_means", {}),
+    "pnp": ("_pnp", "pnp", {}),
+}
+#: Every method of :func:`hyperspy_cs.inpaint`: the classical ones, then BPFA.
+METHODS = (*ARRAY_METHODS, "bpfa")

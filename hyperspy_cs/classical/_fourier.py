@@ -25,7 +25,7 @@ import numpy as np
 from scipy import fft
 
 from hyperspy_cs.classical._interpolate import channel_blocks, check_inputs
-from hyperspy_cs._validate import check_positive_int, check_positive_number
+from hyperspy_cs._validate import check_bool, check_positive_int, check_positive_number
 
 # Peaks closer to zero frequency than this many frequency bins are the image's slow
 # background (illumination, thickness), not the lattice.
@@ -46,6 +46,9 @@ _BEYOND_PEAK = 1.15
 # at least this fraction of the Nyquist frequency of a regular grid of equal density
 # (spacing 1 / sqrt(f) pixels, Nyquist 0.5 sqrt(f) cycles/pixel).
 _DENSITY_CUTOFF = 0.7
+# Least smoothed sampling density of fourier_lowpass, relative to its maximum: where
+# the density is lower the kernel reaches no sample beyond round-off.
+_DENSITY_FLOOR = 1e-6
 
 
 def zero_filled(data, observed):
@@ -189,28 +192,48 @@ def fourier_lowpass(data, observed, *, cutoff=None, reblend=True):
         The same estimate in every frame (measured pixels re-blended per frame).
     """
     data, observed = _check_inputs(data, observed, cutoff, "cutoff")
+    reblend = check_bool(reblend, name="reblend")
     sums, counts = zero_filled(data, observed)
     if cutoff is None:
         cutoff = default_cutoff(sums / counts.mean(), observed.mean())
     rows, cols = counts.shape
     # Even (mirror) extension makes the image periodic, so the FFT does not wrap the
     # left edge onto the right one.
-    k_row = fft.fftfreq(2 * rows)[:, None]
-    k_col = fft.rfftfreq(2 * cols)[None, :]
-    window = np.exp(-np.log(2.0) * (np.hypot(k_row, k_col) / cutoff) ** 2)
+    window = _positive_window(2 * rows, 2 * cols, cutoff)
 
     def smooth(values):
         padded = np.pad(values, ((0, rows), (0, cols), (0, 0)), mode="symmetric")
         spectrum = fft.rfft2(padded, axes=(0, 1)) * window[..., None]
         return fft.irfft2(spectrum, s=padded.shape[:2], axes=(0, 1))[:rows, :cols]
 
-    # The Gaussian kernel is positive, so the smoothed density is positive; the floor
-    # only guards round-off far from every sample.
-    density = np.maximum(smooth(counts[..., None])[..., 0], 1e-12 * counts.max())
+    # The kernel is positive, so each estimate is a weighted mean of the measured
+    # values. Far from every sample (a sharp window, large gaps) both smoothed terms
+    # come down to round-off: the values are centred on their mean and the density
+    # floored relative to its maximum, so the estimate there tends to the mean
+    # instead of a ratio of round-off errors.
+    mean = sums.sum(axis=(0, 1)) / counts.sum()
+    density = smooth(counts[..., None])[..., 0]
+    density = np.maximum(density, _DENSITY_FLOOR * density.max())
     estimate = np.empty(sums.shape)
     for block in channel_blocks(4 * rows * cols, sums.shape[-1]):
-        estimate[..., block] = smooth(sums[..., block]) / density[..., None]
+        centred = sums[..., block] - mean[block] * counts[..., None]
+        estimate[..., block] = mean[block] + smooth(centred) / density[..., None]
     return _broadcast(estimate, data, observed, reblend)
+
+
+def _positive_window(rows, cols, cutoff):
+    """Transfer function ``(rows, cols // 2 + 1)`` of a periodic Gaussian kernel whose
+    amplitude falls to one half at ``cutoff`` cycles/pixel.
+
+    The kernel is built in real space (so it is positive, however sharp the window:
+    a Gaussian cut off at the Nyquist frequency would ring, and its smoothed density
+    could come near 0 or below it between samples), then transformed.
+    """
+    sigma = np.sqrt(np.log(2.0) / 2.0) / (np.pi * cutoff)
+    d_row = np.minimum(np.arange(rows), rows - np.arange(rows))[:, None]
+    d_col = np.minimum(np.arange(cols), cols - np.arange(cols))[None, :]
+    kernel = np.exp(-(d_row ** 2 + d_col ** 2) / (2.0 * sigma ** 2))
+    return fft.rfft2(kernel / kernel.sum()).real
 
 
 def default_cutoff(image, density):
@@ -259,6 +282,7 @@ def fourier_global(data, observed, *, top_k=None, radius=None, reblend=False):
         frequency (the mean) is then kept, unless ``top_k`` says otherwise.
     """
     data, observed = _check_inputs(data, observed, radius, "radius")
+    reblend = check_bool(reblend, name="reblend")
     if top_k is not None:
         top_k = check_positive_int(top_k, name="top_k")
     sums, counts = zero_filled(data, observed)
@@ -282,6 +306,9 @@ def fourier_global(data, observed, *, top_k=None, radius=None, reblend=False):
         amplitude += np.abs(fft.fft2(image[..., block], axes=(0, 1))).sum(axis=-1)
     inside = np.hypot(fft.fftfreq(rows)[:, None], fft.fftfreq(cols)[None, :]) <= radius
     amplitude[~inside] = -1.0
+    # Zero frequency (the mean level) is always kept: a sparse sampling (one sample:
+    # a delta) has a flat spectrum, where a tie could keep one lone fringe instead.
+    amplitude[0, 0] = np.inf
     top_k = min(top_k, int(inside.sum()))
     keep = np.zeros(amplitude.size, dtype=bool)
     keep[np.argpartition(amplitude.ravel(), -top_k)[-top_k:]] = True

@@ -59,8 +59,8 @@ def ksvd(data, observed, *, patch_size=8, n_atoms=256, sparsity=None, n_iter=10,
         codes once with the initial DCT dictionary.
     stride : int
         Step between patch origins in pixels (the last row and column of patches is
-        always included so every pixel is covered): 1 uses every patch (best, about
-        4x slower than 2).
+        always included, and the step is at most ``patch_size``, so every pixel is
+        covered): 1 uses every patch (best, about 4x slower than 2).
     fill_weight : float
         Weight in ``[0, 1)`` of the unobserved entries of each patch, filled from
         the current estimate (linear interpolation at first, then the previous
@@ -127,8 +127,11 @@ def patch_origins(scan_shape, patch_size, stride):
     tuple of numpy.ndarray of int
         Row origins and column origins; every pixel lies in at least one patch.
     """
+    # A step longer than the patch would skip the pixels in between.
+    step = min(stride, patch_size)
+
     def axis(length):
-        starts = np.arange(0, length - patch_size + 1, stride)
+        starts = np.arange(0, length - patch_size + 1, step)
         if starts[-1] != length - patch_size:
             starts = np.append(starts, length - patch_size)
         return starts

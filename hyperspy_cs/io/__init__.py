@@ -11,9 +11,14 @@
 =================  ===============================================================
 """
 
-from ._compact import load_compact, save_compact
-from ._positions import from_mask, from_positions, read_scan_positions
-from ._vendor import load_acquisition
+import lazy_loader as _lazy
 
-__all__ = ["from_mask", "from_positions", "load_acquisition", "load_compact",
-           "read_scan_positions", "save_compact"]
+# Loaded on first use: the CLI reads a file's errors without importing dask.
+__getattr__, __dir__, __all__ = _lazy.attach(
+    __name__,
+    submod_attrs={
+        "_compact": ["load_compact", "save_compact"],
+        "_positions": ["from_mask", "from_positions", "read_scan_positions"],
+        "_vendor": ["load_acquisition"],
+    },
+)

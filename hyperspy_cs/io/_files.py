@@ -1,5 +1,6 @@
 """Reading files for the user: errors that name the file and what went wrong."""
 
+import logging
 import os
 import pathlib
 
@@ -13,6 +14,16 @@ def check_path(path, *, name="path"):
     return path
 
 
+def _without_report_request(record):
+    """Logging filter: drop hs.load's "please report this error" line.
+
+    HyperSpy logs it at ERROR level for any file a reader fails on; the failure
+    is reported by the ValueError of :func:`load_file`, which names the file, and
+    a damaged or foreign file is no bug to report to RosettaSciIO.
+    """
+    return "report this error" not in record.getMessage()
+
+
 def load_file(path, *, name="path", **hs_load_kwargs):
     """``hs.load(path)``, with a reader's failure on the file as a ValueError naming it.
 
@@ -22,6 +33,8 @@ def load_file(path, *, name="path", **hs_load_kwargs):
     """
     import hyperspy.api as hs
 
+    logger = logging.getLogger("hyperspy.io")
+    logger.addFilter(_without_report_request)
     try:
         return hs.load(path, **hs_load_kwargs)
     except (FileNotFoundError, PermissionError, MemoryError):
@@ -32,3 +45,5 @@ def load_file(path, *, name="path", **hs_load_kwargs):
             kind = f"{type(error).__module__}.{kind}"  # "struct.error", not "error"
         reason = f"{kind}: {error}" if str(error) else kind
         raise ValueError(f"{name}: cannot read {path.name}: {reason}") from error
+    finally:
+        logger.removeFilter(_without_report_request)

@@ -141,7 +141,7 @@ def test_result_saves_and_loads_with_its_dictionary(lattice, tmp_path):
 
 
 def test_lazy_in_lazy_out(lattice):
-    # A lazy result is tiled after a learning pass (tests/test_lazy.py): not the
+    # A lazy result is tiled after a learning pass (tests/bpfa/test_bpfa_lazy.py): not the
     # eager chain, but a reconstruction of the same quality.
     truth, sub = lattice
     rec = sub.as_lazy().inpaint_bpfa(seed=2, **FAST)

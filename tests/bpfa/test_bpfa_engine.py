@@ -284,3 +284,53 @@ def test_a_layer_without_observations_is_coded_through_the_others():
                   layer_scale=learned.layer_scale, n_iter=10, burn_in=5, seed=1)
     flat_error = np.abs(maps[..., 1] - maps[..., 1].mean()).mean()
     assert np.abs(filled.reconstruction[..., 1] - maps[..., 1]).mean() < 0.2 * flat_error
+
+
+def test_a_single_atom_dictionary_works():
+    # K = 1: the prior Beta(a0/K, b0 (K-1)/K) has b = 0, and an atom every patch uses
+    # made rng.beta(., 0) raise "b <= 0".
+    rng = np.random.default_rng(0)
+    image = rng.random((1, 4, 10, 1)) * 1000
+    observed = random_mask((1, 4, 10, 1), 0.5, 1)
+    result = bpfa(image, observed, patch_size=4, n_atoms=1, n_iter=10, seed=4)
+    assert np.isfinite(result.reconstruction).all() and np.isfinite(result.pi).all()
+
+
+@pytest.mark.parametrize("value", [7.0, 0.0, 248.0, -3.5])
+def test_a_constant_layer_is_reconstructed_exactly(value):
+    # The normalised data of a constant layer are all 0; the prior draws in patches
+    # without observations came back scaled by |mean| (7 -> [6.97, 7.47]).
+    observed = random_mask((1, 8, 8, 1), 0.5, 0)
+    data = np.where(observed, value, np.nan)
+    result = bpfa(data, observed, patch_size=3, n_iter=6, seed=0, uncertainty=True)
+    assert (result.reconstruction == value).all()
+    assert (result.std == 0).all() and (result.noise_std == 0).all()
+    assert result.layer_scale[0] == 0 and result.layer_offset[0] == value
+    one = np.zeros((1, 4, 4, 1), bool)
+    one[0, 1, 2] = True  # a single sample
+    single = bpfa(np.full((1, 4, 4, 1), value), one, patch_size=3, n_iter=6, seed=0)
+    assert (single.reconstruction == value).all()
+
+
+def test_a_constant_layer_next_to_a_varying_one_and_given_scales():
+    rng = np.random.default_rng(1)
+    data = np.stack([rng.random((1, 10, 10)), np.full((1, 10, 10), 5.0)], axis=-1)
+    observed = random_mask((1, 10, 10, 1), 0.4, 2)
+    result = bpfa(data, observed, patch_size=3, n_iter=4, seed=0)
+    np.testing.assert_array_equal(result.reconstruction[..., 1], 5.0)
+    assert result.layer_scale[0] > 0 and result.layer_scale[1] == 0
+    # A tile passes the full scan's normalisation back in: a scale of 0 is valid.
+    tile = bpfa(data, observed, patch_size=3, n_iter=4, seed=0, dictionary=result.dictionary,
+                learn_dictionary=False, layer_offset=result.layer_offset,
+                layer_scale=result.layer_scale)
+    np.testing.assert_array_equal(tile.reconstruction[..., 1], 5.0)
+    with pytest.raises(ValueError, match="layer_scale: expected non-negative finite"):
+        bpfa(data, observed, patch_size=3, n_iter=4, layer_offset=result.layer_offset,
+             layer_scale=-result.layer_scale)
+
+
+def test_values_whose_squares_overflow_are_refused():
+    # 4e307: the std overflowed to inf, then "SVD did not converge" or NaN output.
+    data = np.random.default_rng(0).random((1, 8, 8, 1)) * 4e307
+    with pytest.raises(ValueError, match=r"^data: values up to .* overflow"):
+        bpfa(data, np.ones((1, 8, 8, 1), bool), patch_size=3, n_iter=2)

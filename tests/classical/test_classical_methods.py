@@ -24,7 +24,7 @@ from hyperspy_cs.classical._ksvd import ksvd
 from hyperspy_cs.classical._nonlocal import lattice_period, nonlocal_means, nonlocal_refine
 from hyperspy_cs.classical._pnp import _dihedral, _dihedral_inverse, available_denoisers, pnp
 
-DATA = pathlib.Path(__file__).parent / "data"
+DATA = pathlib.Path(__file__).parents[1] / "data"
 
 
 def sampled(shape, fraction, seed=0):
@@ -324,3 +324,70 @@ def test_wavelet_denoiser_with_pywavelets_installed(small):
     data, observed = small
     out = pnp(data, observed, denoiser="wavelet", n_iter=3)
     assert out.shape == data.shape and np.isfinite(out).all()
+
+
+# --- regressions found by tests/test_properties.py -----------------------------------
+
+@pytest.mark.parametrize("method", [fourier_lowpass, fourier_global])
+@pytest.mark.parametrize("reblend", ["no", 2, None])
+def test_fourier_reblend_must_be_a_bool(method, reblend, small):
+    with pytest.raises(TypeError, match="reblend: expected True or False"):
+        method(*small, reblend=reblend)
+
+
+def test_fourier_lowpass_stays_within_the_data_when_its_window_is_sharp():
+    # Default cutoff 0.479 on noise: the window, cut off at Nyquist, rang and the
+    # smoothed density came near 0 between samples: values in [-3e10, 3e9].
+    rng = np.random.default_rng(12)
+    image = rng.random((12, 12))
+    observed = (rng.random((12, 12)) < 0.3)[None]
+    for cutoff in (None, 0.7):
+        out = fourier_lowpass(image[None, :, :, None], observed, cutoff=cutoff)
+        assert 0 <= out.min() and out.max() <= 1  # a weighted mean of the samples
+    # An offset far above the spread stays centred on the data.
+    lifted = fourier_lowpass(1e6 + image[None, :, :, None], observed, cutoff=0.7)
+    assert 1e6 <= lifted.min() and lifted.max() <= 1e6 + 1
+
+
+def test_fourier_global_keeps_the_mean_of_a_single_sample():
+    # The spectrum of one sample is flat: a tie kept one lone fringe, [-1000, 1000].
+    observed = np.zeros((1, 6, 6), bool)
+    observed[0, 1, 1] = True
+    with pytest.warns(UserWarning, match="no lattice"):
+        out = fourier_global(np.full((1, 6, 6, 1), 1000.0), observed)
+    np.testing.assert_allclose(out, 1000.0)
+
+
+@pytest.mark.parametrize(("patch_size", "stride"), [(1, 2), (2, 3)])
+def test_ksvd_patches_cover_every_pixel(patch_size, stride, small):
+    # A stride longer than the patch skipped pixels: 0 / 0 = NaN there.
+    out = ksvd(*small, patch_size=patch_size, n_atoms=4, n_iter=0, stride=stride)
+    assert np.isfinite(out).all()
+
+
+@pytest.mark.parametrize(("method", "shape"), [("fourier_lowpass", (8, 8)),
+                                               ("nearest", (6, 6, 3))])
+def test_values_whose_squares_overflow_are_refused_by_name(method, shape):
+    # 4e307: fourier_lowpass returned inf, a spectrum image's PCA moments overflowed
+    # and were reported as "NaN or inf at sampled positions".
+    import hyperspy_cs as cs
+
+    data = np.random.default_rng(0).random(shape) * 4e307
+    signal = (hs.signals.Signal2D if len(shape) == 2 else hs.signals.Signal1D)(data)
+    with pytest.raises(ValueError, match=r"^signal: values up to \S+e\+307 overflow.*"
+                                         "divide the data by a constant first"):
+        cs.inpaint(signal, method)
+
+
+@pytest.mark.parametrize("lazy_output", [0, "False"])
+def test_inpaint_checks_lazy_output_before_any_work(lazy_output, monkeypatch):
+    # lazy_output was checked only when the result was wrapped, after the method ran.
+    import hyperspy_cs as cs
+
+    def must_not_run(*args, **kwargs):
+        raise AssertionError("the method ran before lazy_output was checked")
+
+    monkeypatch.setattr(_interpolate, "interpolate", must_not_run)
+    sub = cs.subsample(hs.signals.Signal2D(np.ones((8, 8))), 0.5, seed=0)
+    with pytest.raises(TypeError, match="lazy_output: expected None, True or False"):
+        cs.inpaint(sub, "nearest", lazy_output=lazy_output)

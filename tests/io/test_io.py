@@ -463,3 +463,125 @@ def test_compact_bad_input(tmp_path, sub_tem, bcf_tem):
         io.load_compact(tmp_path / "full.hspy")
     with pytest.raises(FileNotFoundError):
         io.load_compact(tmp_path / "missing.hspy")
+
+
+# -- lazy loading and guide files ---------------------------------------------
+
+
+@pytest.mark.parametrize("name, title", [("test_TEM.bcf", "HAADF"),
+                                         ("Test_SI_16x16_215_kx.emd", "HAADF")])
+def test_lazy_load_acquisition_matches_the_eager_one(name, title):
+    eager, eager_guide = io.load_acquisition(DATA / name)
+    signal, guide = io.load_acquisition(DATA / name, lazy=True)
+    assert signal._lazy and type(signal).__name__ == "Lazy" + type(eager).__name__
+    assert len(signal.data.chunks[-1]) == 1
+    np.testing.assert_array_equal(signal.data.compute(), eager.data)
+    assert calibration(signal.axes_manager._axes) == calibration(eager.axes_manager._axes)
+    # the guide is always computed: one image, needed whole by the reconstructions
+    assert not guide._lazy and isinstance(guide.data, np.ndarray)
+    assert guide.metadata.General.title == eager_guide.metadata.General.title == title
+    np.testing.assert_array_equal(guide.data, eager_guide.data)
+    assert calibration(guide.axes_manager.signal_axes) == calibration(
+        eager_guide.axes_manager.signal_axes)
+
+
+@pytest.fixture
+def subsampled_with_guide(tmp_path, bcf_tem):
+    """What ``hyperspy-cs subsample`` writes: tem.hspy, tem_c.hspy (compact), their guides."""
+    haadf, eds = bcf_tem
+    sub = eds.subsample(0.25, "line_hop", seed=0)
+    sub.save(tmp_path / "tem.hspy")
+    io.save_compact(sub, tmp_path / "tem_c.hspy")
+    for stem in ("tem", "tem_c"):
+        haadf.save(tmp_path / f"{stem}_guide.hspy")
+    return sub, haadf
+
+
+@pytest.mark.parametrize("stem", ["tem", "tem_c"])
+@pytest.mark.parametrize("lazy", [False, True])
+def test_the_guide_file_beside_a_subsampled_file_is_found(tmp_path, subsampled_with_guide, stem,
+                                                          lazy):
+    sub, haadf = subsampled_with_guide
+    path = tmp_path / f"{stem}.hspy"
+    signal, guide = io.load_acquisition(path, lazy=lazy)
+    assert signal._lazy == lazy
+    np.testing.assert_array_equal(cs.get_mask(signal), cs.get_mask(sub))
+    assert not guide._lazy and guide.metadata.General.title == "HAADF"
+    np.testing.assert_array_equal(guide.data, haadf.data)
+    assert calibration(guide.axes_manager.signal_axes) == calibration(
+        signal.axes_manager.navigation_axes)
+    # by title too (case-insensitive), and the file it came from is known
+    signal, guide, source = _vendor.read_acquisition(path, guide="haadf")
+    assert guide.metadata.General.title == "HAADF" and source == tmp_path / f"{stem}_guide.hspy"
+    assert io.load_acquisition(path, guide=None)[1] is None
+    with pytest.raises(ValueError, match="no image titled 'BSE'"):
+        io.load_acquisition(path, guide="BSE")
+
+
+def test_without_a_guide_file_beside_no_guide(tmp_path, sub_tem):
+    sub_tem.save(tmp_path / "alone.hspy")
+    signal, guide, source = _vendor.read_acquisition(tmp_path / "alone.hspy")
+    assert guide is None and source is None
+    np.testing.assert_array_equal(cs.get_mask(signal), cs.get_mask(sub_tem))
+    # a vendor file's own image comes first, and is said to come from the file
+    _, guide, source = _vendor.read_acquisition(DATA / "test_TEM.bcf")
+    assert guide.metadata.General.title == "HAADF" and source == DATA / "test_TEM.bcf"
+
+
+def test_a_guide_file_beside_that_does_not_fit_is_passed_over(tmp_path, sub_tem, caplog):
+    sub_tem.save(tmp_path / "tem.hspy")
+    other = io.load_acquisition(DATA / "Test_SI_16x16_215_kx.emd")[1]
+    other.save(tmp_path / "tem_guide.hspy")  # another acquisition's HAADF
+    with caplog.at_level(logging.WARNING, logger="hyperspy_cs.io._vendor"):
+        _, guide = io.load_acquisition(tmp_path / "tem.hspy")
+    assert guide is None
+    assert "tem_guide.hspy beside tem.hspy not used" in caplog.text
+    with pytest.raises(ValueError, match="^guide: 'HAADF': "):  # asked for: an error
+        io.load_acquisition(tmp_path / "tem.hspy", guide="HAADF")
+
+
+def test_a_guide_file_given_as_a_path(tmp_path, bcf_tem):
+    haadf, eds = bcf_tem
+    haadf.save(tmp_path / "overview.hspy")
+    _, guide, source = _vendor.read_acquisition(DATA / "test_TEM.bcf",
+                                                     guide=tmp_path / "overview.hspy")
+    assert source == tmp_path / "overview.hspy"
+    np.testing.assert_array_equal(guide.data, haadf.data)
+    with pytest.raises(FileNotFoundError, match="^guide: no such file"):
+        io.load_acquisition(DATA / "test_TEM.bcf", guide=tmp_path / "missing.hspy")
+    eds.save(tmp_path / "cube.hspy")
+    with pytest.raises(ValueError, match="^guide: cube.hspy does not hold a single image"):
+        io.load_acquisition(DATA / "test_TEM.bcf", guide=tmp_path / "cube.hspy")
+    with pytest.raises(ValueError, match="^guide: .* holds no spectrum image"):
+        io.load_acquisition(DATA / "test_STEM_image.dm3", guide=tmp_path / "overview.hspy")
+    # a string is a title; naming a file, it says how to pass one
+    with pytest.raises(ValueError, match="no image titled .*pathlib.Path"):
+        io.load_acquisition(DATA / "test_TEM.bcf", guide=str(tmp_path / "overview.hspy"))
+
+
+def test_fit_guide_is_what_load_acquisition_does(bcf_tem):
+    haadf, eds = bcf_tem
+    _, loaded = io.load_acquisition(DATA / "test_TEM.bcf")
+    before = calibration(haadf.axes_manager.signal_axes)
+    fitted = _vendor.fit_guide(haadf, eds)
+    np.testing.assert_array_equal(fitted.data, loaded.data)
+    assert calibration(fitted.axes_manager.signal_axes) == calibration(
+        loaded.axes_manager.signal_axes)
+    coarse = eds.rebin(scale=(2, 2, 1))
+    haadf_nm = haadf.deepcopy()
+    haadf_nm.axes_manager.convert_units(units="nm")
+    nm_before = calibration(haadf_nm.axes_manager.signal_axes)
+    assert _vendor.fit_guide(haadf_nm, coarse).data.shape == (32, 32)  # resampled
+    assert calibration(haadf_nm.axes_manager.signal_axes) == nm_before  # not modified
+    assert calibration(haadf.axes_manager.signal_axes) == before
+    lazy = haadf.as_lazy()
+    assert not _vendor.fit_guide(lazy, eds)._lazy
+    with pytest.raises(ValueError, match="^guide: .* is not a single image"):
+        _vendor.fit_guide(eds, eds)
+    with pytest.raises(ValueError, match="^guide: .* is an image; a guide goes with a spectrum"):
+        _vendor.fit_guide(haadf, haadf)
+    with pytest.raises(TypeError, match="^guide: expected a HyperSpy image"):
+        _vendor.fit_guide(haadf.data, eds)
+    with pytest.raises(ValueError, match="^--guide: 'HAADF': .*field of view"):
+        _vendor.fit_guide(haadf, io.load_acquisition(DATA / "Test_SI_16x16_215_kx.emd")[0],
+                          name="--guide")
