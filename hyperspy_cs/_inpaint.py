@@ -19,15 +19,13 @@ from ._reconstruct import (
     output_signal,
     resolve_mask,
     scan_data,
-    wants_lazy,
 )
-from ._validate import as_rng, check_choice, check_real_dtype
+from ._validate import as_rng, check_choice, check_real_dtype, wants_lazy
 from ._layers import spectral_layers
 from .classical import ARRAY_METHODS as _ARRAY_METHODS
 from .classical import METHODS
 
 __all__ = ["inpaint", "METHODS"]
-
 
 
 def _array_function(method):

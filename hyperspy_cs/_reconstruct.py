@@ -12,7 +12,7 @@ import dask.array as da
 import numpy as np
 
 from . import _scan
-from ._validate import check_bool, check_magnitude
+from ._validate import check_magnitude, wants_lazy
 from ._metadata import RECONSTRUCTION_NODE, SUBSAMPLING_NODE, get_mask
 
 _logger = logging.getLogger(__name__)
@@ -51,12 +51,6 @@ def resolve_mask(signal, layout, mask):
     if not observed.any(axis=(1, 2)).all():
         raise ValueError("mask: a frame has no sampled position; nothing to reconstruct from")
     return np.ascontiguousarray(observed), source
-
-
-def wants_lazy(signal, lazy_output):
-    """Whether the result is lazy: ``lazy_output`` (None: as the input), checked."""
-    lazy_output = check_bool(lazy_output, name="lazy_output", allow_none=True)
-    return signal._lazy if lazy_output is None else lazy_output
 
 
 def check_finite_samples(values):

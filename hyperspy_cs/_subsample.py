@@ -9,13 +9,13 @@ from . import _scan
 from ._metadata import SUBSAMPLING_NODE, get_mask, is_count_data, subsampling_metadata
 from ._validate import (
     as_rng,
-    check_bool,
     check_choice,
     check_dose,
     check_fraction,
     check_magnitude,
     check_positive_int,
     check_real_dtype,
+    wants_lazy,
 )
 from .patterns import PATTERNS, pattern_from_mask, pattern_from_positions, scan_pattern
 
@@ -226,14 +226,13 @@ def subsample(
                 "mask=hyperspy_cs.get_mask(signal) & your_mask"
             )
         measured = get_mask(signal).reshape(layout.n_frames, *layout.scan_shape)
-    lazy_output = check_bool(lazy_output, name="lazy_output", allow_none=True)
+    lazy = wants_lazy(signal, lazy_output)
 
     rng, recorded_seed = as_rng(seed)
     masks, pattern_name = _frame_masks(layout, frames, fraction, pattern, rng, mask, positions)
     if measured is not None:
         _check_within(masks, measured, name="mask" if mask is not None else "positions")
 
-    lazy = signal._lazy if lazy_output is None else lazy_output
     source = signal
     if lazy and not signal._lazy:
         source = signal.as_lazy()
@@ -249,8 +248,8 @@ def subsample(
         new = (da if lazy else np).where(visited, data, 0).astype(data.dtype)
     else:
         integer = is_count_data(signal)
-        noisy = _apply_dose(data, sampled, dose, integer, recorded_seed)
-        new = (da if lazy else np).where(visited, noisy, 0)
+        # Unvisited positions draw Poisson(0) = 0: already zero.
+        new = _apply_dose(data, sampled, dose, integer, recorded_seed)
 
     out_layout = _scan.ScanLayout(
         layout.kind,

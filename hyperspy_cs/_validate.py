@@ -118,6 +118,12 @@ def check_bool(value, *, name, allow_none=False):
     return bool(value)
 
 
+def wants_lazy(signal, lazy_output):
+    """Whether the result is lazy: ``lazy_output`` (None: as the input), checked."""
+    lazy_output = check_bool(lazy_output, name="lazy_output", allow_none=True)
+    return signal._lazy if lazy_output is None else lazy_output
+
+
 def resolve_progressbar(show_progressbar):
     """``show_progressbar=None`` follows HyperSpy's preference."""
     if show_progressbar is None:

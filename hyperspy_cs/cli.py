@@ -17,6 +17,7 @@ import sys
 import warnings
 
 from .classical import METHODS
+from .io._files import SIGNAL_SUFFIXES, guide_file_for
 from .patterns import PATTERNS
 
 _EPILOG = """examples:
@@ -64,7 +65,6 @@ DIR/comparison.png.
 
 _BPFA_METHODS = ("bpfa", "bpfa3d")
 _DEFAULT_PATTERN = "line_hop"
-_SIGNAL_SUFFIXES = (".hspy", ".zspy")
 
 
 class _UsageError(Exception):
@@ -174,7 +174,7 @@ def _pyplot():
 def _signal_file(path):
     """``path`` if HyperSpy can store the sub-sampling and reconstruction metadata in it."""
     path = pathlib.Path(path)
-    if path.suffix.lower() not in _SIGNAL_SUFFIXES:
+    if path.suffix.lower() not in SIGNAL_SUFFIXES:
         raise ValueError(
             f"output: expected a .hspy or .zspy file (they keep the metadata that records the "
             f"sub-sampling and the reconstruction), got {path.name}"
@@ -330,7 +330,7 @@ def _subsample(args):
     from .io import load_acquisition, save_compact
 
     signal, guide = load_acquisition(args.file)
-    guide_path = _sibling(output, "_guide" + output.suffix)
+    guide_path = guide_file_for(output)
     if guide is not None:
         _check_outputs([guide_path], args.overwrite)
     sub = signal.subsample(args.fraction, args.pattern or _DEFAULT_PATTERN, seed=args.seed,

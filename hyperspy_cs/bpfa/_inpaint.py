@@ -26,7 +26,6 @@ from .._reconstruct import (
     output_signal,
     resolve_mask,
     scan_data,
-    wants_lazy,
 )
 from .._validate import (
     as_rng,
@@ -35,6 +34,7 @@ from .._validate import (
     check_positive_number,
     check_real_dtype,
     resolve_progressbar,
+    wants_lazy,
 )
 from . import _lazy
 from ._engine import N_ATOMS, bpfa, resolve_sweeps
@@ -43,8 +43,8 @@ from .dictionary import BPFADictionary
 __all__ = ["inpaint_bpfa", "inpaint_bpfa3d", "get_dictionary"]
 
 
-def _dictionary_atoms(dictionary, n_layers):
-    """The atoms ``(K, b, b, N)`` of ``dictionary``, checked against ``n_layers`` (if known)."""
+def _dictionary_atoms(dictionary):
+    """The atoms ``(K, b, b, N)`` of ``dictionary`` (None stays None), read once per call."""
     if dictionary is None:
         return None
     atoms = dictionary.to_atoms() if isinstance(dictionary, BPFADictionary) else np.asarray(
@@ -54,23 +54,26 @@ def _dictionary_atoms(dictionary, n_layers):
         raise ValueError(
             f"dictionary: expected a BPFADictionary or a (K, b, b, N) array, got shape {atoms.shape}"
         )
-    if n_layers is not None and atoms.shape[3] != n_layers:
+    return atoms
+
+
+def _check_layers(atoms, n_layers):
+    """A transferred dictionary must have the data's layers."""
+    if atoms is not None and atoms.shape[3] != n_layers:
         raise ValueError(
             f"dictionary: it has {atoms.shape[3]} layer(s) but the data have {n_layers}; "
             "a dictionary transfers between data with the same layers"
         )
-    return atoms
 
 
-def _check_patch_size(patch_size, dictionary, scan_shape, *, default):
-    """``patch_size`` (None: the dictionary's, else ``default``), checked against the
-    scan ``(R, C)``."""
-    if dictionary is not None:
-        side = (dictionary.patch_size if isinstance(dictionary, BPFADictionary)
-                else np.shape(dictionary)[1] if np.ndim(dictionary) == 4 else None)
-        if side is not None and patch_size is None:
+def _check_patch_size(patch_size, atoms, scan_shape, *, default):
+    """``patch_size`` (None: the atoms', else ``default``), checked against the scan
+    ``(R, C)``."""
+    if atoms is not None:
+        side = atoms.shape[1]
+        if patch_size is None:
             patch_size = side
-        elif side is not None and patch_size != side:
+        elif patch_size != side:
             raise ValueError(
                 f"patch_size: the dictionary's atoms are {side} x {side}, "
                 f"got patch_size={patch_size}"
@@ -86,15 +89,15 @@ def _check_patch_size(patch_size, dictionary, scan_shape, *, default):
     return patch_size
 
 
-def _engine_options(dictionary, *, n_atoms, n_iter, burn_in, step, learn_dictionary,
+def _engine_options(atoms, *, n_atoms, n_iter, burn_in, step, learn_dictionary,
                     uncertainty):
     """The engine options, checked before any data are read, with the defaults the
     engine would take resolved, so that ``metadata.Reconstruction`` records what ran."""
     n_iter, burn_in = resolve_sweeps(n_iter, burn_in)
     if n_atoms is not None:
         n_atoms = check_positive_int(n_atoms, name="n_atoms")
-    elif dictionary is not None:
-        n_atoms = len(_dictionary_atoms(dictionary, None))
+    elif atoms is not None:
+        n_atoms = len(atoms)
     return {"n_atoms": N_ATOMS if n_atoms is None else n_atoms, "n_iter": n_iter,
             "burn_in": burn_in, "step": check_positive_int(step, name="step"),
             "learn_dictionary": check_bool(learn_dictionary, name="learn_dictionary"),
@@ -129,8 +132,9 @@ def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels):
     """
     F, R, C, N = shape
     n_patches = F * (R - patch_size + 1) * (C - patch_size + 1)
-    engine = 8 * n_patches * (patch_size**2 * N + n_atoms) + (24 if uncertainty else 16) * F * R * C * N
-    return engine + 8 * F * R * C * n_channels
+    engine = 8 * n_patches * (patch_size**2 * N + n_atoms)
+    estimates = (24 if uncertainty else 16) * F * R * C * N
+    return engine + estimates + 8 * F * R * C * n_channels
 
 
 def _check_memory(peak):
@@ -146,7 +150,7 @@ def _check_memory(peak):
         )
 
 
-def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dictionary, seed,
+def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, atoms, seed,
                 show_progressbar, engine_options, n_channels=0):
     """Run the sampler on data in memory and collect what every BPFA result records.
 
@@ -156,7 +160,7 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, dic
     _check_memory(_peak_bytes(data.shape, patch_size=patch_size,
                               n_atoms=engine_options["n_atoms"],
                               uncertainty=engine_options["uncertainty"], n_channels=n_channels))
-    atoms = _dictionary_atoms(dictionary, data.shape[-1])
+    _check_layers(atoms, data.shape[-1])
     _, recorded_seed = as_rng(seed)
     start = time.perf_counter()
     result = bpfa(
@@ -290,8 +294,9 @@ def inpaint_bpfa(
     check_real_dtype(signal.data.dtype)
     lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
-    patch_size = _check_patch_size(patch_size, dictionary, layout.scan_shape, default=8)
-    engine_options = _engine_options(dictionary, n_atoms=n_atoms, n_iter=n_iter,
+    atoms = _dictionary_atoms(dictionary)
+    patch_size = _check_patch_size(patch_size, atoms, layout.scan_shape, default=8)
+    engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
                                      burn_in=burn_in, step=step,
                                      learn_dictionary=learn_dictionary, uncertainty=uncertainty)
     uncertainty = engine_options["uncertainty"]
@@ -301,7 +306,7 @@ def inpaint_bpfa(
         graph = _lazy.reconstruct(
             _scan.to_canonical(signal.data, layout), observed,
             patch_size=patch_size,
-            dictionary=_dictionary_atoms(dictionary, None), tile_size=tile_size,
+            dictionary=atoms, tile_size=tile_size,
             learning_positions=learning_positions, title=_title(signal), seed=recorded_seed,
             show_progressbar=resolve_progressbar(show_progressbar),
             engine_options=engine_options,
@@ -313,7 +318,7 @@ def inpaint_bpfa(
         check_finite_samples(data[observed])
         result, extra, parameters = _run_engine(
             signal, data, observed[..., None], names=names, layer_weights=None,
-            patch_size=patch_size, dictionary=dictionary, seed=seed,
+            patch_size=patch_size, atoms=atoms, seed=seed,
             show_progressbar=show_progressbar, engine_options=engine_options,
         )
         reconstruction, std = result.reconstruction, result.std
@@ -432,10 +437,11 @@ def inpaint_bpfa3d(
     guide_weight = check_positive_number(guide_weight, name="guide_weight")
     lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
-    patch_size = _check_patch_size(patch_size, dictionary, layout.scan_shape, default=6)
+    atoms = _dictionary_atoms(dictionary)
+    patch_size = _check_patch_size(patch_size, atoms, layout.scan_shape, default=6)
     guide_data = None if guide is None else check_guide(guide, layout)
     _, recorded_seed = as_rng(seed)
-    engine_options = _engine_options(dictionary, n_atoms=n_atoms, n_iter=n_iter,
+    engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
                                      burn_in=burn_in, step=step,
                                      learn_dictionary=learn_dictionary, uncertainty=uncertainty)
     uncertainty = engine_options["uncertainty"]
@@ -456,7 +462,7 @@ def inpaint_bpfa3d(
         graph = _lazy.reconstruct(
             _scan.to_canonical(signal.data, layout), observed,
             patch_size=patch_size,
-            dictionary=_dictionary_atoms(dictionary, None), tile_size=tile_size,
+            dictionary=atoms, tile_size=tile_size,
             learning_positions=learning_positions, title=_title(signal), seed=recorded_seed,
             show_progressbar=resolve_progressbar(show_progressbar),
             engine_options=engine_options, spec=spec, dtype=dtype, guide=guide_data,
@@ -478,7 +484,7 @@ def inpaint_bpfa3d(
         names = guide_names + list(layer_set.names)
         result, extra, parameters = _run_engine(
             signal, maps, layer_observed, names=names, layer_weights=weights,
-            patch_size=patch_size, dictionary=dictionary, seed=recorded_seed,
+            patch_size=patch_size, atoms=atoms, seed=recorded_seed,
             show_progressbar=show_progressbar, engine_options=engine_options,
             n_channels=layout.n_channels,
         )

@@ -11,12 +11,10 @@ import numpy as np
 from .. import _scan
 from .._metadata import COMPACT_NODE, COMPACT_VERSION, SUBSAMPLING_NODE, as_numpy, get_mask
 from ..patterns import pattern_from_positions
-from ._files import check_path, load_file
+from ._files import SIGNAL_SUFFIXES, check_path, load_file
 from ._positions import drop_item, make_signal, zero_filled
 
 __all__ = ["save_compact", "load_compact"]
-
-_COMPACT_SUFFIXES = (".hspy", ".zspy")
 
 
 def _small_uint(array):
@@ -89,9 +87,9 @@ def save_compact(signal, path, *, overwrite=None, **save_kwargs):
     if not isinstance(path, (str, os.PathLike)):
         raise TypeError(f"path: expected a file name (str or os.PathLike), got {type(path).__name__}")
     path = pathlib.Path(path)
-    if path.suffix.lower() not in _COMPACT_SUFFIXES:
+    if path.suffix.lower() not in SIGNAL_SUFFIXES:
         raise ValueError(
-            f"path: expected a {' or '.join(_COMPACT_SUFFIXES)} file (the formats that keep the "
+            f"path: expected a {' or '.join(SIGNAL_SUFFIXES)} file (the formats that keep the "
             f"metadata arrays), got {path.name!r}"
         )
     if overwrite is not None and not isinstance(overwrite, bool):

@@ -4,6 +4,16 @@ import logging
 import os
 import pathlib
 
+# The formats that keep metadata arrays (the scan mask and order) and reload as signals.
+SIGNAL_SUFFIXES = (".hspy", ".zspy")
+
+
+def guide_file_for(path):
+    """``sub.hspy`` -> ``sub_guide.hspy``: where ``hyperspy-cs subsample`` writes the guide
+    image of a sub-sampled file, and where :func:`load_acquisition` looks for it."""
+    path = pathlib.Path(path)
+    return path.with_name(f"{path.stem}_guide{path.suffix}")
+
 
 def check_path(path, *, name="path"):
     if not isinstance(path, (str, os.PathLike)):

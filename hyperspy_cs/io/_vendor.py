@@ -18,12 +18,11 @@ import numpy as np
 from .. import _scan
 from .._guide import on_scan_grid, resample_guide
 from .._metadata import COMPACT_NODE
-from ._files import check_path, load_file
+from ._files import SIGNAL_SUFFIXES, guide_file_for, check_path, load_file
 
 __all__ = ["load_acquisition"]
 
 # What "hyperspy-cs subsample" writes (HyperSpy's own formats keep the metadata).
-_SIGNAL_SUFFIXES = (".hspy", ".zspy")
 
 _logger = logging.getLogger(__name__)
 
@@ -182,8 +181,8 @@ def guide_beside(path):
     ``path`` first, then HyperSpy's own formats, whichever exists.
     """
     path = pathlib.Path(path)
-    for suffix in dict.fromkeys((path.suffix, *_SIGNAL_SUFFIXES)):
-        candidate = path.with_name(f"{path.stem}_guide{suffix}")
+    for suffix in dict.fromkeys((path.suffix, *SIGNAL_SUFFIXES)):
+        candidate = guide_file_for(path.with_suffix(suffix))
         if candidate.exists():
             return candidate
     return None

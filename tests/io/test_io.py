@@ -172,9 +172,9 @@ def test_unreadable_file_is_a_value_error_naming_it(tmp_path, name, source, n_by
     path = tmp_path / name
     text = b"not a signal\n" * (n_bytes // 13)
     path.write_bytes((DATA / source).read_bytes()[:n_bytes] if source else text)
-    for load in (io.load_acquisition, io.load_compact):
+    for reader in (io.load_acquisition, io.load_compact):
         with pytest.raises(ValueError, match=f"^path: cannot read {re.escape(name)}: {reason}") as error:
-            load(path)
+            reader(path)
         assert type(error.value.__cause__) is cause  # the reader's error, kept
 
 
