@@ -8,7 +8,8 @@ a fixed ``D`` in the same sampler.
 ``_inpaint``           the HyperSpy layer: ``inpaint_bpfa``, ``inpaint_bpfa3d``,
                        ``get_dictionary`` (masks, guide, spectral layers, metadata)
 ``_engine``            the Gibbs sampler on ``(F, R, C, N)`` arrays
-``_kernels``           its numba kernels (per-patch work, counter-based random numbers)
+``_backend``           where the arithmetic runs: the backend interface, the CPU backend
+``_kernels``           the CPU backend's numba kernels (counter-based random numbers)
 ``_lazy``              lazy results: streaming layer fit, learning pass, seamless tiles
 ``dictionary``         :class:`BPFADictionary`, the learned atoms as a HyperSpy signal
 =====================  ==========================================================

@@ -8,11 +8,24 @@ Every overlapping ``b x b x L`` patch ``x_i`` (``P = b*b*L`` entries) of every f
     s_ik ~ N(0, 1/gamma_s),      e_ip ~ N(0, 1/(gamma_e w_l(p)))  on observed entries,
     gamma_s ~ Gamma(c0, d0),     gamma_e ~ Gamma(e0, f0),
 
-with ``w_l`` the per-layer noise-precision weights (``layer_weights``). A sweep visits
-the atoms in turn; for atom ``k`` it draws ``z_ik`` (``s_ik`` integrated out) and
-``s_ik`` for every patch in parallel, then ``d_k`` from the patches using it, keeping
-the masked residual up to date; then ``pi``, ``gamma_s`` and ``gamma_e``. The image
-is the average of the overlapping patch estimates, averaged over the kept sweeps.
+with ``w_l`` the per-layer noise-precision weights (``layer_weights``). A sweep draws,
+in this order (a systematic-scan Gibbs sampler):
+
+1. the codes of every patch given the dictionary, patch by patch (patches are
+   independent given ``D``, so they run in parallel): each patch's atoms in turn,
+   ``z_ik`` with ``s_ik`` integrated out, then ``s_ik``, while the patch's observed
+   entries sit in cache. The work follows the observed entries only (a tenth of
+   the patch at 10 % sampling), not ``b*b*N``;
+2. ``pi`` and ``gamma_s`` given the codes, ``gamma_e`` given the codes and the
+   dictionary (the residual of step 1);
+3. the atoms in turn given the codes, from the sufficient statistics
+   ``G_p = sum_i m_ip zs_i zs_i^T`` and ``B_p = sum_i m_ip x_ip zs_i`` of each
+   patch entry ``p`` (accumulated once per sweep; the conditional of ``d_k`` needs
+   only row ``k`` of ``G_p`` and the other atoms as currently drawn).
+
+The arithmetic runs in a backend (``_backend``; numba kernels in ``_kernels``).
+The image is the average of the overlapping patch estimates, averaged over the
+kept sweeps.
 
 Choices made here (each measured on the 256 x 256 camera image at 20 % sampling, see
 ``benchmarks/bench_bpfa_quality.py``):
@@ -28,7 +41,7 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   whose extrapolation into the gap jumps across an edge is outvoted (+0.1 dB).
 - **Initialisation.** Unobserved entries are filled by normalised Gaussian
   convolution of the observed ones, and the first ``min(K, P)`` atoms are the
-  principal directions (SVD) of the filled patches; the others are drawn from
+  principal directions (SVD) of 8192 filled patches drawn at random; the others are drawn from
   ``N(0, I/P)``. Codes start at zero, ``pi_k = 0.05``, ``gamma_s = 1`` and
   ``gamma_e`` = 1 / mean square of the observed normalised data.
 - **Tempered burn-in.** During the burn-in the sampled noise precision is capped
@@ -51,8 +64,9 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   reconstruction is exactly that value, with std and noise std 0.
 
 Reproducibility: per-patch random numbers come from a counter-based generator keyed
-on ``(seed, sweep, atom, global patch coordinate)`` (see ``_kernels``), and all
-reductions run in a fixed order, so results do not depend on the thread count; with
+on ``(seed, sweep, atom, global patch coordinate)``, the dictionary's on ``(seed,
+sweep, atom, entry)`` (see ``_kernels``), and all reductions run in a fixed order,
+so results do not depend on the thread count; with
 a fixed dictionary and fixed hyper-parameters every patch evolves independently, so
 a tile processed with its ``origin`` reproduces the patch codes of the full run.
 """
@@ -64,7 +78,7 @@ import numpy as np
 from scipy.ndimage import gaussian_filter
 from tqdm.auto import tqdm
 
-from hyperspy_cs.bpfa import _kernels as _kern
+from hyperspy_cs.bpfa._backend import backend_class
 from hyperspy_cs._validate import check_bool, check_magnitude, check_positive_int
 
 __all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "bpfa", "resolve_sweeps"]
@@ -79,8 +93,8 @@ N_ITER = 40
 _TEMPER_START = 5.0
 _TEMPER_GROWTH = 20.0
 _NUGGET = 1e-3
-# Patches used for the SVD initialisation: plenty for the P <= a few hundred directions.
-_INIT_PATCHES = 20000
+# Patches whose principal directions initialise the dictionary.
+_INIT_PATCHES = 8192
 _HYPER_KEYS = frozenset({"pi", "gamma_s", "gamma_e"})
 # Least parameter of the Beta draw of pi (see _Sampler.sweep).
 _BETA_FLOOR = 1e-12
@@ -145,7 +159,7 @@ def resolve_sweeps(n_iter, burn_in):
 def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=None, step=1,
          dictionary=None, learn_dictionary=True, fixed_hyper=None, layer_weights=None,
          origin=(0, 0), seed=None, uncertainty=False, show_progressbar=False,
-         layer_offset=None, layer_scale=None, atom_smoothness=2.0, trim=0.25):
+         layer_offset=None, layer_scale=None, atom_smoothness=2.0, trim=0.25, backend="cpu"):
     """Reconstruct (inpaint and/or denoise) sub-sampled data with BPFA.
 
     Parameters
@@ -199,6 +213,9 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     trim : float
         Fraction of the patch estimates of a pixel dropped at each end before
         averaging, in [0, 0.5); 0 is the plain average.
+    backend : str
+        Where the arithmetic runs (a key of ``_backend.BACKENDS``; only ``"cpu"``,
+        numba on the host's cores, so far).
 
     Returns
     -------
@@ -240,7 +257,8 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
 
     sampler = _Sampler((x - offset) / unit, obs, b=b, n_atoms=K, dictionary=D,
                        learn_dictionary=bool(learn_dictionary), hyper=hyper, burn_in=burn_in,
-                       layer_weights=wl, origin=(row0, col0), key=key, atom_smoothness=ell)
+                       layer_weights=wl, origin=(row0, col0), key=key, atom_smoothness=ell,
+                       backend=backend)
     est = np.empty((F, H, W * L))
     mean = np.zeros_like(est)
     m2 = np.zeros_like(est) if uncertainty else None
@@ -281,6 +299,9 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
 class _Sampler:
     """State of one BPFA chain on normalised data, advanced one sweep at a time.
 
+    The model's scalars live here; the data, codes and dictionary live in the
+    backend (``_backend``) that does the arithmetic.
+
     Parameters
     ----------
     xn : numpy.ndarray, shape (F, H, W, L)
@@ -299,14 +320,13 @@ class _Sampler:
     key : int
         64-bit run key.
     atom_smoothness : float
+    backend : str
+        Name of the backend (a key of ``_backend.BACKENDS``).
     """
 
     def __init__(self, xn, obs, *, b, n_atoms, dictionary, learn_dictionary, hyper, burn_in,
-                 layer_weights, origin, key, atom_smoothness):
+                 layer_weights, origin, key, atom_smoothness, backend="cpu"):
         F, H, W, L = obs.shape
-        self.b, self.L = b, L
-        self.nr, self.nc = H - b + 1, W - b + 1
-        n = self.n_patches = F * self.nr * self.nc
         K = n_atoms
         P = b * b * L
         self.key = key
@@ -314,81 +334,74 @@ class _Sampler:
         self.learn = learn_dictionary
         self.hyper = hyper
         self.wl = layer_weights
-        self.wp = np.tile(layer_weights, b * b).astype(np.float32)
-        self.mask = obs.reshape(F, H, W * L).astype(np.float32)
-        self.xn = np.where(obs, xn, 0.0).astype(np.float32).reshape(F, H, W * L)
-        self.R = np.empty((n, P), np.float32)
-        self.Y = np.empty((n, P), np.float32)
-        self.ZS = np.zeros((K, n), np.float32)
-        self.DTD = np.empty((K, n), np.float32)
-        self.D = dictionary
         if dictionary is None:
-            self.D = _initial_dictionary(self.xn, obs, K, b, L, self.nr, self.nc, self.R,
-                                         self.Y, _rng(key, 0))
-        self.keys = _kern.patch_keys(np.uint64(key), F, self.nr, self.nc, *origin)
+            dictionary = _initial_dictionary(xn, obs, K, b, _rng(key, 0))
         self.prior_prec = _atom_prior_precision(b, atom_smoothness, P)
-        self.no_eps = np.zeros((K, P))
+        self.backend = backend_class(backend)(xn, obs, b=b, dictionary=dictionary,
+                                              layer_weights=layer_weights, key=key,
+                                              origin=origin)
+        self.n_patches = self.backend.n_patches
         self.n_on = np.zeros(K, np.int64)
-        self.ss_on = np.zeros(K)
         # Observed patch entries per layer: a pixel is in (rows covering) x (cols covering).
+        nr, nc = H - b + 1, W - b + 1
         rows, cols = np.arange(H), np.arange(W)
-        cover_r = np.minimum(rows, self.nr - 1) - np.maximum(0, rows - b + 1) + 1
-        cover_c = np.minimum(cols, self.nc - 1) - np.maximum(0, cols - b + 1) + 1
+        cover_r = np.minimum(rows, nr - 1) - np.maximum(0, rows - b + 1) + 1
+        cover_c = np.minimum(cols, nc - 1) - np.maximum(0, cols - b + 1) + 1
         n_obs_layer = np.einsum("frcl,r,c->l", obs.astype(np.float64), cover_r, cover_c)
         self.n_obs = n_obs_layer.sum()
         self.log_w = float(n_obs_layer @ np.log(layer_weights))
+        # Weighted squared data of the observed patch entries: the residual of empty codes.
+        sq = np.einsum("frcl,r,c->l", np.where(obs, xn, 0.0) ** 2, cover_r, cover_c)
 
-        self._refresh()
         self.pi = hyper.get("pi", np.full(K, _PI_INIT))
         self.gamma_s = hyper.get("gamma_s", 1.0)
-        self.gamma_e = hyper.get("gamma_e",
-                                 self.n_obs / max(_kern.weighted_sq_sum(self.R, self.wl), 1e-12))
+        self.gamma_e = hyper.get("gamma_e", self.n_obs / max(float(sq @ layer_weights), 1e-12))
         self.stats = {}
 
-    def _refresh(self):
-        _kern.patch_estimates(self.xn, self.mask, self.ZS, self.D, self.b, self.L, self.nr,
-                              self.nc, self.R, self.Y)
+    @property
+    def D(self):
+        """The dictionary ``(K, P)`` float32 (a host copy)."""
+        return self.backend.dictionary
 
     def sweep(self, t, *, estimate=None, trim=0.25):
         """Sweep number ``t``; writes the image estimate into ``estimate`` if given.
 
-        ``estimate`` is ``(F, H, W * L)`` float64 in normalised units, the robust
-        average of the patch estimates after this sweep (see ``aggregate_patches``).
+        The updates, in order: the codes of every patch given the dictionary; ``pi``
+        and ``gamma_s`` given the codes; ``gamma_e`` given the codes and the
+        dictionary; the dictionary given the codes and ``gamma_e``. ``estimate`` is
+        ``(F, H, W * L)`` float64 in normalised units, the robust average of the
+        patch estimates after this sweep (see ``_kernels.aggregate_codes``).
         """
-        b, L, nr, nc = self.b, self.L, self.nr, self.nc
-        K = self.D.shape[0]
+        K = self.n_on.size
         rng = _rng(self.key, t + 1)
-        D2wT = np.ascontiguousarray((self.D * self.D * self.wp).T)
-        _kern.masked_sq_norms(self.mask, D2wT, b, L, nr, nc, self.DTD)
         with np.errstate(divide="ignore"):
-            logit_pi = (np.log(self.pi) - np.log1p(-self.pi)).astype(np.float32)
-        eps = rng.standard_normal(self.D.shape) if self.learn else self.no_eps
-        _kern.gibbs_sweep(self.R, self.ZS, self.D, self.wl, self.mask, self.DTD, self.keys,
-                          np.uint64(2 * K * t), logit_pi, self.gamma_s, self.gamma_e, eps,
-                          self.learn, self.prior_prec, b, L, nr, nc, self.n_on, self.ss_on)
-        if estimate is not None:
-            self._refresh()
-            _kern.aggregate_patches(self.Y, b, L, nr, nc, trim, estimate)
-        sse = _kern.weighted_sq_sum(self.R, self.wl)
-        n_on, n = self.n_on, self.n_patches
+            logit_pi = np.log(self.pi) - np.log1p(-self.pi)
+        n_on, ss_on, sse = self.backend.codes(logit_pi, self.gamma_s, self.gamma_e, t)
+        self.n_on = n_on
+        n = self.n_patches
+        loglik = 0.5 * (self.n_obs * np.log(self.gamma_e / (2 * np.pi)) + self.log_w
+                        - self.gamma_e * sse)
         if "pi" not in self.hyper:
             # Floored: with K = 1 (b0 (K-1)/K = 0) an atom every patch uses would
             # give Beta(., 0), which numpy refuses.
             self.pi = rng.beta(np.maximum(_A0 / K + n_on, _BETA_FLOOR),
                                np.maximum(_B0 * (K - 1) / K + n - n_on, _BETA_FLOOR))
         if "gamma_s" not in self.hyper:
-            self.gamma_s = rng.gamma(_C0 + 0.5 * n_on.sum(), 1.0 / (_D0 + 0.5 * self.ss_on.sum()))
+            self.gamma_s = rng.gamma(_C0 + 0.5 * n_on.sum(), 1.0 / (_D0 + 0.5 * ss_on.sum()))
         if "gamma_e" not in self.hyper:
             self.gamma_e = rng.gamma(_E0 + 0.5 * self.n_obs, 1.0 / (_F0 + 0.5 * sse))
             if t < self.burn_in:
                 cap = _TEMPER_START * _TEMPER_GROWTH ** (t / self.burn_in)
                 self.gamma_e = min(self.gamma_e, cap)
+        if self.learn:
+            self.backend.atoms(self.gamma_e, self.prior_prec, t)
+        if estimate is not None:
+            self.backend.estimate(trim, estimate)
         self.stats = {
             "gamma_e": self.gamma_e,
             "gamma_s": self.gamma_s,
             "n_active": n_on.sum() / n,
-            "loglik": 0.5 * (self.n_obs * np.log(self.gamma_e / (2 * np.pi)) + self.log_w
-                             - self.gamma_e * sse),
+            "loglik": loglik,
         }
 
 
@@ -408,19 +421,23 @@ def _atom_prior_precision(b, ell, P):
     return 0.5 * (prec + prec.T)
 
 
-def _initial_dictionary(xn, obs, K, b, L, nr, nc, R, Y, rng):
-    """Principal directions of the patches of a gap-filled image, then random atoms.
+def _initial_dictionary(xn, obs, K, b, rng):
+    """Principal directions of patches of a gap-filled image, then random atoms.
 
-    ``R`` and ``Y`` are used as scratch.
+    The directions come from at most ``_INIT_PATCHES`` patches drawn at random:
+    plenty for ``P <= a few hundred`` entries, and the cost does not grow with the
+    image.
     """
-    F, H, W, _ = obs.shape
-    filled = _fill_gaps(xn.reshape(F, H, W, L), obs).reshape(F, H, W * L)
+    F, H, W, L = obs.shape
     P = b * b * L
-    empty_codes = np.zeros((1, R.shape[0]), np.float32)
-    ones = np.ones_like(filled)
-    _kern.patch_estimates(filled, ones, empty_codes, np.zeros((1, P), np.float32),
-                          b, L, nr, nc, R, Y)
-    sample = R[:: max(1, R.shape[0] // _INIT_PATCHES)].astype(np.float64)
+    filled = _fill_gaps(np.where(obs, xn, 0.0), obs)
+    nr, nc = H - b + 1, W - b + 1
+    n = F * nr * nc
+    pick = np.sort(rng.choice(n, size=min(n, _INIT_PATCHES), replace=False))
+    f, rest = np.divmod(pick, nr * nc)
+    r, c = np.divmod(rest, nc)
+    windows = np.lib.stride_tricks.sliding_window_view(filled, (b, b), axis=(1, 2))
+    sample = windows[f, r, c].transpose(0, 2, 3, 1).reshape(-1, P).astype(np.float64)
     _, _, vt = np.linalg.svd(sample, full_matrices=False)
     D = rng.standard_normal((K, P)) / np.sqrt(P)
     m = min(K, vt.shape[0])

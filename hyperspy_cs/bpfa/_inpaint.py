@@ -36,7 +36,7 @@ from .._validate import (
     resolve_progressbar,
     wants_lazy,
 )
-from . import _lazy
+from . import _backend, _kernels, _lazy
 from ._engine import N_ATOMS, bpfa, resolve_sweeps
 from .dictionary import BPFADictionary
 
@@ -125,14 +125,19 @@ def _record(result, *, names, title, runtime):
 def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels):
     """Memory an eager run allocates for layers ``(F, R, C, N)`` and ``n_channels`` spectra.
 
-    The engine holds the residual and the patch estimates of every patch
-    (``n x b*b*N`` float32 each), the codes and masked atom norms (``K x n``
-    float32 each), the running estimate, mean and spread (``F x R x C x N``
-    float64); the rebuilt spectra (float32) exist twice while they are made.
+    The engine (``_backend.CPUBackend``) holds the codes (``n x K`` float32, ``K``
+    rounded up to whole blocks of atoms), the patch estimates (``n x b*b*N``
+    float32), the Gram matrices of the dictionary update (at most one per patch
+    entry and layer mask, ``K x K`` float64 each) and the factors of one batch of
+    atoms; the running estimate, mean and spread are ``F x R x C x N`` float64; the
+    rebuilt spectra (float32) exist twice while they are made.
     """
     F, R, C, N = shape
     n_patches = F * (R - patch_size + 1) * (C - patch_size + 1)
-    engine = 8 * n_patches * (patch_size**2 * N + n_atoms)
+    entries = patch_size**2 * N
+    atoms = -(-n_atoms // _kernels.BLOCK) * _kernels.BLOCK
+    engine = 4 * n_patches * (entries + atoms) + 8 * (entries + 1) * atoms * (atoms + 1)
+    engine += min(_backend.FACTOR_BYTES, 8 * atoms * N * patch_size**4)
     estimates = (24 if uncertainty else 16) * F * R * C * N
     return engine + estimates + 8 * F * R * C * n_channels
 

@@ -1,28 +1,39 @@
-"""Numba kernels of the BPFA Gibbs sampler (the model is described in ``_bpfa.py``).
+"""Numba kernels of the BPFA Gibbs sampler: the CPU backend's arithmetic.
+
+The model and the order of the updates are described in ``_engine``; the interface
+these kernels serve is ``_backend.CPUBackend``.
 
 Layout shared by every kernel
 -----------------------------
 - Images are ``(F, H, W * L)`` float32: the column and layer axes are merged so that
   one patch row of ``b`` pixels x ``L`` layers is ``b * L`` contiguous entries. The
-  image-sized ``mask`` (1.0 = observed) has this layout; a patch's mask is always read
-  from it, never stored per patch.
+  image-sized ``mask`` (1.0 = observed) has this layout, and the data are 0 where
+  unobserved. A patch's observed entries are gathered from them when the patch is
+  visited: nothing of size ``patches x entries`` is ever stored.
 - Patch ``i`` has its top-left corner at ``(f, r, c)``, ``i = (f * nr + r) * nc + c``,
   ``nr = H - b + 1``, ``nc = W - b + 1`` (every overlapping patch). Its entry
   ``p = u * (b * L) + q`` is image row ``r + u``, merged column ``c * L + q``: the
   C-order flattening of a ``(b, b, L)`` patch, so ``P = b * b * L`` and the layer of
   entry ``p`` is ``p % L``.
-- ``R`` is the masked residual ``(n, P)`` float32, exactly zero at unobserved entries,
-  so a dot product with a row of ``R`` needs no mask.
-- ``ZS`` is ``(K, n)`` float32 holding ``z * s`` (``z = ZS != 0``), atom-major so that
-  the per-atom passes read it contiguously.
-- Patches are processed in fixed chunks of ``CHUNK`` patches whatever the thread count,
-  and every reduction over patches goes through per-chunk partial sums added in chunk
-  order: results are bit-identical for any number of threads.
+- The dictionary is ``Db`` ``(K / BLOCK, P, BLOCK)`` float32: blocks of ``BLOCK``
+  atoms, entry-major within a block, so that one observed entry of a patch gives
+  the next ``BLOCK`` atoms' values as one contiguous vector indexed from 0 (numba's
+  negative-index handling keeps loops over offset indices from vectorising). ``K``
+  is padded to a multiple of ``BLOCK`` with atoms of zeros that ``pi = 0`` keeps
+  unused.
+- Codes ``z * s`` are ``ZS`` ``(n, K)`` float32 (``z = ZS != 0``), patch-major; the
+  dictionary update reads them compressed (``act_ptr``, ``act_idx``, ``act_val``: the
+  non-zero codes of patch ``i`` are ``act_ptr[i]:act_ptr[i + 1]``).
+- Patches are processed in fixed chunks of ``CHUNK`` whatever the thread count, and
+  every reduction over patches goes through per-chunk partial sums added in chunk
+  order (or is owned by one entry or slot): results are bit-identical for any number
+  of threads.
 
 Random numbers come from a counter-based generator (the splitmix64 finaliser) applied
 to ``patch_key + counter * golden``, where the patch key hashes the run key with the
 patch's GLOBAL coordinate ``(frame, row + origin_row, col + origin_col)``: a patch
-draws the same numbers whichever tile or thread processes it.
+draws the same numbers whichever tile or thread processes it. The dictionary's
+normals are keyed on ``(run key, atom)`` the same way.
 """
 
 import numpy as np
@@ -31,6 +42,10 @@ from numba import njit, prange
 from .._jit import PARALLEL_FAST, SERIAL
 
 CHUNK = 256
+# Atoms whose correlations with a patch's residual are computed together (one vector).
+BLOCK = 8
+# Most values the robust patch average sorts; more are partitioned.
+_SORT_MAX = 100
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -38,7 +53,8 @@ _MIX2 = np.uint64(0x94D049BB133111EB)
 _LOW32 = np.uint64(0xFFFFFFFF)
 _S24 = np.float32(1.0 / 16777216.0)
 _S32 = 1.0 / 4294967296.0
-
+# Domain separation of the dictionary's random stream from the patches' streams.
+_DICT_STREAM = np.uint64(0xD1C7D1C7D1C7D1C7)
 
 
 @njit(inline="always", **SERIAL)
@@ -57,7 +73,7 @@ def _draw(patch_key, counter):
 
 @njit(inline="always", **SERIAL)
 def _uniform24(bits):
-    """Uniform in (0, 1) from the top 24 bits, exact in float32."""
+    """Uniform in (0, 1) from the top 24 bits, exact in float32 (and so is 1 - u)."""
     return (np.float32(bits >> np.uint64(40)) + np.float32(0.5)) * _S24
 
 
@@ -106,288 +122,394 @@ def patch_keys(key, n_frames, nr, nc, row0, col0):
 
 
 @njit(**PARALLEL_FAST)
-def patch_estimates(x, mask, ZS, D, b, n_layers, nr, nc, R, Y):
-    """Patch estimates ``Y_i = D^T zs_i`` and the masked residual, from scratch.
+def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, b,
+               n_layers, nr, nc, n_on, ss_on, sse, n_act):
+    """Draw every patch's codes ``z_i, s_i`` given the dictionary: one pass, patch-major.
 
-    ``R_i = m_i * (x_i - Y_i)``. Recomputing ``R`` also removes the float32 round-off
-    that the incremental per-atom updates accumulate.
+    For patch ``i`` with observed entries ``M_i``, its residual ``r_i`` is computed from
+    scratch (no round-off carries over between sweeps) and the masked norms
+    ``dtd_k = d_k^T W M_i d_k`` of all atoms in one vectorised pass over the observed
+    entries. The atoms are then drawn in turn while the patch sits in cache: with
+    ``dtr = d_k^T W M_i r_i + zs_k dtd_k`` (the correlation with the residual without
+    atom ``k``, a dot product over the observed entries only), ``prec = gamma_s +
+    gamma_e dtd_k`` and ``mu = gamma_e dtr / prec``, ``z_ik`` is drawn with ``s_ik``
+    integrated out,
+
+        P(z = 1) = sigmoid(logit pi_k + log(gamma_s / prec) / 2 + mu^2 prec / 2),
+
+    as ``exp(mu^2 prec / 2) > u / (1 - u) sqrt(prec / gamma_s) (1 - pi_k) / pi_k`` for
+    a uniform ``u``: the right side does not depend on the residual, so it is
+    computed for all atoms at once before the sequential part, which needs ``exp``
+    only for the few atoms near switching on (a lower bound of ``log q`` decides the
+    others: numba has no vector maths library here). Then ``s_ik`` is drawn from
+    ``N(mu, 1 / prec)`` and the residual updated when the code changed. The
+    correlations ``d_k^T W M_i r_i`` of ``BLOCK`` atoms are computed together as one
+    vector over the observed entries, and corrected by rank-one updates when an atom
+    of the block changes: the cost follows the observed entries, not the patch size.
 
     Parameters
     ----------
     x, mask : numpy.ndarray, float32, shape (F, H, W * L)
-        Normalised data (finite everywhere, unread where unobserved) and the mask.
-    ZS : numpy.ndarray, float32, shape (K, n)
-    D : numpy.ndarray, float32, shape (K, P)
-    b, n_layers, nr, nc : int
-        Patch side, layers and patch-grid size.
-    R, Y : numpy.ndarray, float32, shape (n, P)
-        Outputs, overwritten.
-    """
-    K, P = D.shape
-    n = R.shape[0]
-    bl = b * n_layers
-    for ch in prange((n + CHUNK - 1) // CHUNK):
-        i0 = ch * CHUNK
-        i1 = min(n, i0 + CHUNK)
-        Y[i0:i1, :] = 0.0
-        # atom-major inside the chunk so that ZS[k, i0:i1] is read contiguously
-        for k in range(K):
-            for i in range(i0, i1):
-                a = ZS[k, i]
-                if a != 0.0:
-                    for p in range(P):
-                        Y[i, p] += a * D[k, p]
-        for i in range(i0, i1):
-            f, r, c = _patch_corner(i, nr, nc)
-            col = c * n_layers
-            for u in range(b):
-                for q in range(bl):
-                    p = u * bl + q
-                    if mask[f, r + u, col + q] != 0.0:
-                        R[i, p] = x[f, r + u, col + q] - Y[i, p]
-                    else:
-                        R[i, p] = 0.0
-
-
-@njit(**PARALLEL_FAST)
-def masked_sq_norms(mask, D2wT, b, n_layers, nr, nc, out):
-    """``out[k, i] = sum_p m_ip w_p d_kp^2`` for every atom and patch in one pass.
-
-    Only the observed entries of a patch are visited, each adding a whole row of
-    ``D2wT`` (all atoms at once, vectorised): the cost scales with the sampling rate.
-
-    Parameters
-    ----------
-    mask : numpy.ndarray, float32, shape (F, H, W * L)
-    D2wT : numpy.ndarray, float32, shape (P, K)
-        ``w_p * d_kp ** 2``, entry-major.
-    b, n_layers, nr, nc : int
-    out : numpy.ndarray, float32, shape (K, n)
-    """
-    P, K = D2wT.shape
-    n = out.shape[1]
-    bl = b * n_layers
-    for ch in prange((n + CHUNK - 1) // CHUNK):
-        acc = np.empty(K, dtype=np.float32)
-        for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
-            f, r, c = _patch_corner(i, nr, nc)
-            col = c * n_layers
-            acc[:] = 0.0
-            for u in range(b):
-                for q in range(bl):
-                    if mask[f, r + u, col + q] != 0.0:
-                        row = D2wT[u * bl + q]
-                        for k in range(K):
-                            acc[k] += row[k]
-            for k in range(K):
-                out[k, i] = acc[k]
-
-
-@njit(inline="always", **SERIAL)
-def _sample_atom(prec_sum, mean_sum, prior_prec, gamma_e, wl, eps_k, n_layers, d_out):
-    """Draw one atom from its Gaussian conditional, one layer at a time.
-
-    The prior precision couples the ``b * b`` entries of a layer (smoothness) but not
-    the layers, and the likelihood is diagonal, so the posterior precision is
-    block-diagonal by layer: ``Lambda_l = Q + diag(gamma_e w_l A_p)``. The draw is
-    ``d = Lambda^{-1} (gamma_e w B) + Lambda^{-1/2} eps`` through the Cholesky factor
-    ``Lambda = C C^T``: ``d = C^{-T} (C^{-1} (gamma_e w B) + eps)``.
-    """
-    bb = prior_prec.shape[0]
-    lam = np.empty((bb, bb))
-    y = np.empty(bb)
-    for layer in range(n_layers):
-        g = gamma_e * wl[layer]
-        lam[:, :] = prior_prec
-        for j in range(bb):
-            p = j * n_layers + layer
-            lam[j, j] += g * prec_sum[p]
-            y[j] = g * mean_sum[p]
-        chol = np.linalg.cholesky(lam)
-        for j in range(bb):  # forward substitution: C^{-1} (g B)
-            s = y[j]
-            for m in range(j):
-                s -= chol[j, m] * y[m]
-            y[j] = s / chol[j, j]
-        for j in range(bb):
-            y[j] += eps_k[j * n_layers + layer]
-        for j in range(bb - 1, -1, -1):  # back substitution: C^{-T} (...)
-            s = y[j]
-            for m in range(j + 1, bb):
-                s -= chol[m, j] * y[m]
-            y[j] = s / chol[j, j]
-        for j in range(bb):
-            d_out[j * n_layers + layer] = np.float32(y[j])
-
-
-@njit(**PARALLEL_FAST)
-def gibbs_sweep(R, ZS, D, wl, mask, DTD, keys, counter0, logit_pi, gamma_s, gamma_e,
-                eps, learn_dictionary, prior_prec, b, n_layers, nr, nc, n_on, ss_on):
-    """One Gibbs sweep over the atoms: z, s for every patch, then d_k, then ``R``.
-
-    For atom ``k``, with ``R^{-k}_i = R_i + m_i d_k zs_ik`` (the residual without the
-    atom), ``DTR = w d_k . R^{-k}_i = w d_k . R_i + zs_ik DTD_ik``, so the atom never has
-    to be added back to ``R`` explicitly. ``z_ik`` is drawn with ``s_ik`` integrated
-    out (its marginal likelihood ratio), then ``s_ik`` from its Gaussian conditional.
-    The sufficient statistics of ``d_k`` (per entry: ``sum_i m_ip zs_ik^2`` and
-    ``sum_i zs_ik R^{-k}_ip``) are accumulated in the same pass, per chunk. A second
-    pass applies ``R_i += m_i (d_k^old zs_ik^old - d_k^new zs_ik^new)`` only to the
-    patches where the atom was or is on.
-
-    Parameters
-    ----------
-    R : numpy.ndarray, float32, shape (n, P)
-        Masked residual, updated in place.
-    ZS : numpy.ndarray, float32, shape (K, n)
-        Codes ``z * s``, updated in place.
-    D : numpy.ndarray, float32, shape (K, P)
-        Dictionary, updated in place when ``learn_dictionary``.
-    wl : numpy.ndarray, float64, shape (L,)
+        Normalised data (0 where unobserved) and the mask.
+    ZS : numpy.ndarray, float32, shape (n, K)
+        Codes, updated in place (``K`` a multiple of ``BLOCK``).
+    Db : numpy.ndarray, float32, shape (K / BLOCK, P, BLOCK)
+        Dictionary in blocks of atoms, entry-major within a block (see the module
+        docstring).
+    wl : numpy.ndarray, float32, shape (L,)
         Noise-precision weight of each layer.
-    mask : numpy.ndarray, float32, shape (F, H, W * L)
-    DTD : numpy.ndarray, float32, shape (K, n)
-        ``sum_p m_ip w_p d_kp^2`` for the dictionary at the start of the sweep (an
-        atom's own column only changes after its codes are drawn).
     keys : numpy.ndarray, uint64, shape (n,)
         Per-patch random keys (:func:`patch_keys`).
     counter0 : numpy.uint64
-        First counter of this sweep; atom ``k`` uses ``counter0 + 2k`` and ``+ 1``.
+        First counter of this sweep: the uniforms of atoms ``2j`` and ``2j + 1`` come
+        from draw ``counter0 + j``, the normal of atom ``k`` from ``counter0 + K + k``.
     logit_pi : numpy.ndarray, float32, shape (K,)
-        ``log(pi_k / (1 - pi_k))``.
+        ``log(pi_k / (1 - pi_k))`` (``+-inf`` for ``pi`` of 1 or 0).
     gamma_s, gamma_e : float
         Coefficient and noise precisions.
-    eps : numpy.ndarray, float64, shape (K, P)
-        Standard normals for the dictionary draws (unused without learning).
-    learn_dictionary : bool
-    prior_prec : numpy.ndarray, float64, shape (b * b, b * b)
-        Prior precision of one layer of an atom (``P * I`` for independent entries).
     b, n_layers, nr, nc : int
-    n_on : numpy.ndarray, int64, shape (K,)
-        Output: number of patches using each atom after the sweep.
-    ss_on : numpy.ndarray, float64, shape (K,)
-        Output: sum of ``s_ik ** 2`` over the patches using each atom.
+        Patch side, layers and patch-grid size.
+    n_on : numpy.ndarray, int64, shape (n_chunks, K)
+        Output: patches of each chunk using each atom after the sweep.
+    ss_on : numpy.ndarray, float64, shape (n_chunks, K)
+        Output: sum of ``s_ik ** 2`` of each chunk's patches using each atom.
+    sse : numpy.ndarray, float64, shape (n_chunks,)
+        Output: ``sum_i sum_p m_ip w_p r_ip^2`` of each chunk, after its codes were drawn.
+    n_act : numpy.ndarray, int64, shape (n,)
+        Output: number of atoms each patch uses.
     """
-    K, P = D.shape
-    n = R.shape[0]
+    n, K = ZS.shape
+    n_blocks, P, _ = Db.shape
     bl = b * n_layers
     n_chunks = (n + CHUNK - 1) // CHUNK
-    acc_prec = np.zeros((n_chunks, P))
-    acc_mean = np.zeros((n_chunks, P))
-    cnt = np.empty(n_chunks, dtype=np.int64)
-    ssq = np.empty(n_chunks)
-    prev = np.empty(n, dtype=np.float32)
-    d_old = np.empty(P, dtype=np.float32)
-    d_new = np.empty(P, dtype=np.float32)
-    dw = np.empty(P, dtype=np.float32)
-    prec_sum = np.empty(P)
-    mean_sum = np.empty(P)
     gs = np.float32(gamma_s)
     ge = np.float32(gamma_e)
     half = np.float32(0.5)
     one = np.float32(1.0)
-    for k in range(K):
-        for p in range(P):
-            d_old[p] = D[k, p]
-            dw[p] = d_old[p] * np.float32(wl[p % n_layers])
-        lp = logit_pi[k]
-        ctr = counter0 + np.uint64(2 * k)
-        for ch in prange(n_chunks):
-            c_on = 0
-            s_on = 0.0
-            for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
-                old = ZS[k, i]
-                prev[i] = old
-                dtd = DTD[k, i]
-                dtr = np.float32(0.0)
-                for p in range(P):
-                    dtr += dw[p] * R[i, p]
-                dtr += old * dtd
-                prec = gs + ge * dtd
-                mu = ge * dtr / prec
-                logit = lp + half * (np.log(gs / prec) + mu * mu * prec)
-                u = _uniform24(_draw(keys[i], ctr))
-                # u < sigmoid(logit), written to never overflow exp
-                if logit >= 0.0:
-                    on = u * (one + np.exp(-logit)) < one
-                else:
-                    e = np.exp(logit)
-                    on = u * (one + e) < e
-                new = np.float32(0.0)
-                if on:
-                    z = _normal(_draw(keys[i], ctr + np.uint64(1)))
-                    new = mu + np.float32(z) / np.sqrt(prec)
-                ZS[k, i] = new
-                if new != 0.0:
-                    c_on += 1
-                    s_on += new * new
-                    if learn_dictionary:
-                        f, r, c = _patch_corner(i, nr, nc)
-                        col = c * n_layers
-                        for uu in range(b):
-                            for q in range(bl):
-                                p = uu * bl + q
-                                if mask[f, r + uu, col + q] != 0.0:
-                                    acc_prec[ch, p] += new * new
-                                    acc_mean[ch, p] += new * (R[i, p] + d_old[p] * old)
-            cnt[ch] = c_on
-            ssq[ch] = s_on
-        n_on[k] = 0
-        ss_on[k] = 0.0
-        for ch in range(n_chunks):
-            n_on[k] += cnt[ch]
-            ss_on[k] += ssq[ch]
-        if learn_dictionary:
-            prec_sum[:] = 0.0
-            mean_sum[:] = 0.0
-            for ch in range(n_chunks):
-                for p in range(P):
-                    prec_sum[p] += acc_prec[ch, p]
-                    mean_sum[p] += acc_mean[ch, p]
-            acc_prec[:, :] = 0.0
-            acc_mean[:, :] = 0.0
-            _sample_atom(prec_sum, mean_sum, prior_prec, gamma_e, wl, eps[k], n_layers, d_new)
-            D[k, :] = d_new
-        else:
-            d_new[:] = d_old
-        for ch in prange(n_chunks):
-            for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
-                old = prev[i]
-                new = ZS[k, i]
-                if old != 0.0 or new != 0.0:
-                    f, r, c = _patch_corner(i, nr, nc)
-                    col = c * n_layers
-                    for uu in range(b):
-                        for q in range(bl):
-                            if mask[f, r + uu, col + q] != 0.0:
-                                p = uu * bl + q
-                                R[i, p] += d_old[p] * old - d_new[p] * new
+    # (1 - pi) / pi: inf for pi = 0 (never on), 0 for pi = 1 (always on)
+    inv_odds = np.exp(-logit_pi.astype(np.float64)).astype(np.float32)
+    for ch in prange(n_chunks):
+        ent = np.empty(P, dtype=np.int64)
+        xv = np.empty(P, dtype=np.float32)
+        wv = np.empty(P, dtype=np.float32)
+        res = np.empty(P, dtype=np.float32)
+        act = np.empty(K, dtype=np.int64)
+        wres = np.empty(P, dtype=np.float32)
+        dtd = np.empty(K, dtype=np.float32)
+        inv_prec = np.empty(K, dtype=np.float32)
+        sd = np.empty(K, dtype=np.float32)
+        thr = np.empty(K, dtype=np.float32)
+        bound = np.empty(K, dtype=np.float32)
+        acc = np.empty(BLOCK, dtype=np.float32)
+        cnt = np.zeros(K, dtype=np.int64)
+        ssq = np.zeros(K)
+        s_sse = 0.0
+        for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
+            f, r, c = _patch_corner(i, nr, nc)
+            col = c * n_layers
+            m = 0
+            for u in range(b):
+                for v in range(b):
+                    for layer in range(n_layers):
+                        # branch-free compaction of the observed entries
+                        q = v * n_layers + layer
+                        ent[m] = u * bl + q
+                        xv[m] = x[f, r + u, col + q]
+                        wv[m] = wl[layer]
+                        m += mask[f, r + u, col + q] != 0.0
+            na = 0
+            for k in range(K):
+                act[na] = k
+                na += ZS[i, k] != 0.0
+            for j in range(m):
+                e = ent[j]
+                y = np.float32(0.0)
+                for a in range(na):
+                    ka = act[a]
+                    y += ZS[i, ka] * Db[ka // BLOCK, e, ka % BLOCK]
+                res[j] = xv[j] - y
+            dtd[:] = 0.0
+            for j in range(m):
+                e = ent[j]
+                w = wv[j]
+                wres[j] = w * res[j]
+                for blk in range(n_blocks):
+                    for t in range(BLOCK):
+                        d = Db[blk, e, t]
+                        dtd[blk * BLOCK + t] += w * d * d
+            key = keys[i]
+            for k in range(K):
+                pk = gs + ge * dtd[k]
+                inv_prec[k] = one / pk
+                sd[k] = one / np.sqrt(pk)
+                bits = _draw(key, counter0 + np.uint64(k // 2))
+                u = _uniform24(bits << np.uint64(24 * (k % 2)))
+                # on iff u < sigmoid(logit pi + log(gs / prec) / 2 + h), i.e. exp(h) > q
+                q = u / (one - u) * np.sqrt(pk / gs) * inv_odds[k]
+                thr[k] = q
+                # log q >= 2 t + 2 t^3 / 3 with t = (q - 1) / (q + 1) when q >= 1
+                t = one - np.float32(2.0) / (q + one)
+                bound[k] = np.float32(2.0) * t + np.float32(2.0 / 3.0) * t * t * t
+            for blk in range(n_blocks):
+                # correlations of a block of atoms with the residual, one vector
+                acc[:] = 0.0
+                for j in range(m):
+                    e = ent[j]
+                    w = wres[j]
+                    for t in range(BLOCK):
+                        acc[t] += w * Db[blk, e, t]
+                for t in range(BLOCK):
+                    k = blk * BLOCK + t
+                    old = ZS[i, k]
+                    dtr = acc[t] + old * dtd[k]
+                    mu = ge * dtr * inv_prec[k]
+                    h = half * ge * dtr * mu
+                    new = np.float32(0.0)
+                    if h >= bound[k] and np.exp(h) > thr[k]:
+                        z = _normal(_draw(key, counter0 + np.uint64(K + k)))
+                        new = mu + np.float32(z) * sd[k]
+                        cnt[k] += 1
+                        ssq[k] += new * new
+                    if new != old:
+                        delta = new - old
+                        ZS[i, k] = new
+                        for j in range(m):
+                            e = ent[j]
+                            a = delta * Db[blk, e, t]
+                            res[j] -= a
+                            wa = wv[j] * a
+                            wres[j] -= wa
+                            # the block's atoms up to t are done: updating them is harmless
+                            for t2 in range(BLOCK):
+                                acc[t2] -= wa * Db[blk, e, t2]
+            total = 0
+            for k in range(K):
+                total += ZS[i, k] != 0.0
+            n_act[i] = total
+            for j in range(m):
+                s_sse += wv[j] * res[j] * res[j]
+        for k in range(K):
+            n_on[ch, k] = cnt[k]
+            ss_on[ch, k] = ssq[k]
+        sse[ch] = s_sse
 
 
 @njit(**PARALLEL_FAST)
-def weighted_sq_sum(R, wl):
-    """``sum_i sum_p w_p R_ip^2`` in float64, summed in chunk order (deterministic)."""
-    n, P = R.shape
+def compress_codes(ZS, act_ptr, act_idx, act_val):
+    """The non-zero codes of every patch, in atom order (``act_ptr`` from ``n_act``).
+
+    Parameters
+    ----------
+    ZS : numpy.ndarray, float32, shape (n, K)
+    act_ptr : numpy.ndarray, int64, shape (n + 1,)
+        Offsets: the cumulative sum of the number of atoms each patch uses.
+    act_idx : numpy.ndarray, int64, shape (act_ptr[-1],)
+        Output: atom indices.
+    act_val : numpy.ndarray, float32, shape (act_ptr[-1],)
+        Output: codes.
+    """
+    n, K = ZS.shape
+    for i in prange(n):
+        a = act_ptr[i]
+        for k in range(K):
+            v = ZS[i, k]
+            if v != 0.0:
+                act_idx[a] = k
+                act_val[a] = v
+                a += 1
+
+
+@njit(**PARALLEL_FAST)
+def code_statistics(x, mask, act_ptr, act_idx, act_val, slot_u, slot_q, slot_full, b,
+                    n_layers, nr, nc, G, B):
+    """Sufficient statistics of the dictionary given the codes.
+
+    For entry ``p``, ``G_p = sum_i m_ip zs_i zs_i^T`` (``K x K``) and
+    ``B_p = sum_i m_ip x_ip zs_i``. Entries whose layers share one mask share one
+    ``G``: a slot is a patch position ``(u, q)`` of a mask (``slot_u``, ``slot_q``:
+    row and merged column of its representative entry), or a whole fully observed
+    mask (``slot_full``), so that a guide layer costs one Gram matrix, not ``b * b``.
+    Each slot and each entry is owned by one thread (deterministic sums).
+
+    Parameters
+    ----------
+    x, mask : numpy.ndarray, float32, shape (F, H, W * L)
+    act_ptr, act_idx, act_val : numpy.ndarray
+        Compressed codes (:func:`compress_codes`).
+    slot_u, slot_q : numpy.ndarray, int64, shape (S,)
+    slot_full : numpy.ndarray, bool, shape (S,)
+    b, n_layers, nr, nc : int
+    G : numpy.ndarray, float64, shape (S, K, K)
+        Output.
+    B : numpy.ndarray, float64, shape (P, K)
+        Output.
+    """
+    S = G.shape[0]
+    P = B.shape[0]
+    n_frames = mask.shape[0]
+    bl = b * n_layers
+    for s in prange(S):
+        G[s, :, :] = 0.0
+        u, q = slot_u[s], slot_q[s]
+        i = 0
+        for f in range(n_frames):
+            for r in range(nr):
+                for c in range(nc):
+                    if slot_full[s] or mask[f, r + u, c * n_layers + q] != 0.0:
+                        for a in range(act_ptr[i], act_ptr[i + 1]):
+                            ka = act_idx[a]
+                            va = np.float64(act_val[a])
+                            for a2 in range(act_ptr[i], act_ptr[i + 1]):
+                                G[s, ka, act_idx[a2]] += va * act_val[a2]
+                    i += 1
+    for p in prange(P):
+        B[p, :] = 0.0
+        u = p // bl
+        q = p - u * bl
+        i = 0
+        for f in range(n_frames):
+            for r in range(nr):
+                for c in range(nc):
+                    if mask[f, r + u, c * n_layers + q] != 0.0:
+                        xp = np.float64(x[f, r + u, c * n_layers + q])
+                        for a in range(act_ptr[i], act_ptr[i + 1]):
+                            B[p, act_idx[a]] += xp * act_val[a]
+                    i += 1
+
+
+@njit(**PARALLEL_FAST)
+def atom_factors(G, slot_of, atoms, prior_prec, gamma_e, wl, chol):
+    """Cholesky factors of the conditional precision of the atoms ``atoms``, per layer.
+
+    The prior precision couples the ``b * b`` entries of a layer (smoothness) but not
+    the layers, and the likelihood is diagonal, so the precision of atom ``k`` given
+    the codes is block-diagonal by layer: ``Lambda_kl = Q + gamma_e w_l diag(G_p[k, k])``
+    over the entries ``p`` of layer ``l``. It does not depend on the other atoms, so
+    all factors are computed in parallel before the sequential draws.
+
+    Parameters
+    ----------
+    G : numpy.ndarray, float64, shape (S, K, K)
+    slot_of : numpy.ndarray, int64, shape (P,)
+    atoms : numpy.ndarray, int64, shape (A,)
+        The atoms to factor.
+    prior_prec : numpy.ndarray, float64, shape (b * b, b * b)
+        ``Q``.
+    gamma_e : float
+    wl : numpy.ndarray, float64, shape (L,)
+    chol : numpy.ndarray, float64, shape (A, L, b * b, b * b)
+        Output: lower factors.
+    """
     n_layers = wl.shape[0]
-    n_chunks = (n + CHUNK - 1) // CHUNK
-    part = np.empty(n_chunks)
-    for ch in prange(n_chunks):
-        s = 0.0
-        for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
+    bb = prior_prec.shape[0]
+    for t in prange(atoms.shape[0] * n_layers):
+        a = t // n_layers
+        layer = t - a * n_layers
+        k = atoms[a]
+        lam = prior_prec.copy()
+        g = gamma_e * wl[layer]
+        for j in range(bb):
+            lam[j, j] += g * G[slot_of[j * n_layers + layer], k, k]
+        chol[a, layer] = np.linalg.cholesky(lam)
+
+
+@njit(**SERIAL)
+def draw_atoms(G, B, slot_of, Db, atoms, chol, prior, gamma_e, wl, key, counter):
+    """Draw the atoms ``atoms`` in turn from their Gaussian conditionals (updates ``Db``).
+
+    Atom ``k``, layer ``l``: with ``g_p = gamma_e w_l (B_p[k] - sum_{j != k} G_p[k, j]
+    d_jp)`` (the other atoms as currently drawn), ``d = Lambda^{-1} g + Lambda^{-1/2}
+    eps`` through the Cholesky factor ``Lambda = C C^T``: ``d = C^{-T} (C^{-1} g + eps)``.
+    With ``prior``, the atoms are ones no patch uses: they are drawn from the prior,
+    whose factor is ``chol[0, 0]``, and do not interact with the others.
+
+    Parameters
+    ----------
+    G, B : numpy.ndarray
+        As in :func:`code_statistics` (unread with ``prior``).
+    slot_of : numpy.ndarray, int64, shape (P,)
+        Slot of ``G`` of each entry.
+    Db : numpy.ndarray, float32, shape (K / BLOCK, P, BLOCK)
+        Dictionary (see :func:`code_sweep`), updated in place.
+    atoms : numpy.ndarray, int64, shape (A,)
+    chol : numpy.ndarray, float64, shape (A, L, b * b, b * b)
+        Lower factors of these atoms' precisions (:func:`atom_factors`).
+    prior : bool
+    gamma_e : float
+    wl : numpy.ndarray, float64, shape (L,)
+    key : numpy.uint64
+        Run key.
+    counter : numpy.uint64
+        First counter of this sweep (``P`` draws per atom).
+    """
+    n_blocks, P, _ = Db.shape
+    n_layers = wl.shape[0]
+    bb = P // n_layers
+    y = np.empty(bb)
+    stream = _mix64(key ^ _DICT_STREAM)
+    for a in range(atoms.shape[0]):
+        k = atoms[a]
+        atom_key = _mix64(stream + np.uint64(k + 1) * _GOLDEN)
+        for layer in range(n_layers):
+            g = gamma_e * wl[layer]
+            C = chol[0, 0] if prior else chol[a, layer]
+            for j in range(bb):
+                y[j] = 0.0
+                if not prior:
+                    p = j * n_layers + layer
+                    Gk = G[slot_of[p], k]
+                    # the sum below includes j2 = k
+                    s = B[p, k] + Gk[k] * Db[k // BLOCK, p, k % BLOCK]
+                    for blk in range(n_blocks):
+                        Gb = Gk[blk * BLOCK:]
+                        for t in range(BLOCK):
+                            s -= Gb[t] * Db[blk, p, t]
+                    y[j] = g * s
+            for j in range(bb):  # forward substitution: C^{-1} g
+                s = y[j]
+                for m in range(j):
+                    s -= C[j, m] * y[m]
+                y[j] = s / C[j, j]
+            for j in range(bb):
+                y[j] += _normal(_draw(atom_key, counter + np.uint64(j * n_layers + layer)))
+            for j in range(bb - 1, -1, -1):  # back substitution, column-oriented: C^{-T}
+                y[j] /= C[j, j]
+                v = y[j]
+                for m in range(j):
+                    y[m] -= C[j, m] * v
+            for j in range(bb):
+                Db[k // BLOCK, j * n_layers + layer, k % BLOCK] = np.float32(y[j])
+
+
+@njit(**PARALLEL_FAST)
+def patch_estimates(act_ptr, act_idx, act_val, D, Y):
+    """Patch estimates ``Y_i = D^T zs_i`` from the compressed codes.
+
+    Parameters
+    ----------
+    act_ptr, act_idx, act_val : numpy.ndarray
+        Compressed codes (:func:`compress_codes`).
+    D : numpy.ndarray, float32, shape (K, P)
+        Dictionary, atom-major (each atom one contiguous row).
+    Y : numpy.ndarray, float32, shape (n, P)
+        Output, overwritten.
+    """
+    n, P = Y.shape
+    for i in prange(n):
+        Y[i, :] = 0.0
+        for a in range(act_ptr[i], act_ptr[i + 1]):
+            v = act_val[a]
+            row = D[act_idx[a]]
             for p in range(P):
-                s += wl[p % n_layers] * R[i, p] * R[i, p]
-        part[ch] = s
-    total = 0.0
-    for ch in range(n_chunks):
-        total += part[ch]
-    return total
+                Y[i, p] += v * row[p]
 
 
 @njit(**PARALLEL_FAST)
 def aggregate_patches(Y, b, n_layers, nr, nc, trim, out):
     """Robust average of the overlapping patch estimates at every pixel.
 
-    The up to ``b * b`` estimates of an entry are sorted and the ``floor(trim * count)``
-    lowest and highest dropped before averaging (``trim=0`` is the plain mean). Each
+    Of the up to ``b * b`` estimates of an entry, the ``floor(trim * count)`` lowest
+    and highest are dropped before averaging (``trim=0`` is the plain mean). Each
     output row gathers from the patches covering it, so threads never write to the
     same place; pixels near the border are covered by fewer patches.
 
@@ -422,9 +544,18 @@ def aggregate_patches(Y, b, n_layers, nr, nc, trim, out):
                     vals[m] = Y[base + c, row + (x - c) * n_layers]
                     m += 1
             cut = int(trim * m)
-            if cut > 0:
-                vals[:m] = np.sort(vals[:m])
             s = 0.0
-            for t in range(cut, m - cut):
-                s += vals[t]
+            if cut > 0:
+                # Only the order statistics at the cuts matter: numba's partition beats
+                # its sort from about a hundred values (patches of 10 x 10 and more).
+                if m > _SORT_MAX:
+                    part = np.partition(vals[:m], (cut, m - cut - 1))
+                else:
+                    part = vals[:m]
+                    part.sort()
+                for t in range(cut, m - cut):
+                    s += part[t]
+            else:
+                for t in range(m):
+                    s += vals[t]
             out[f, y, j] = s / (m - 2 * cut)

@@ -1,0 +1,177 @@
+"""Where the sampler's arithmetic runs: the backend interface and the CPU backend.
+
+The sampler (``_engine._Sampler``) holds the model's scalars (``pi``, ``gamma_s``,
+``gamma_e``, the tempering) and draws them; everything of the size of the data lives
+in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
+
+``Backend(xn, obs, *, b, dictionary, layer_weights, key, origin)``
+    Takes the normalised data ``(F, H, W, L)`` (unobserved entries ignored), the mask,
+    the patch side, the initial dictionary ``(K, P)`` float32, the per-layer noise
+    weights, the 64-bit run key and the global ``(row, col)`` of the first patch.
+``codes(logit_pi, gamma_s, gamma_e, sweep)``
+    Draws every patch's codes given the dictionary; returns the patches using each
+    atom ``(K,)`` int64, their sum of squared codes ``(K,)`` float64, and the
+    weighted squared residual of the observed entries (float).
+``atoms(gamma_e, prior_prec, sweep)``
+    Draws the dictionary given the codes.
+``estimate(trim, out)``
+    Writes the robust average of the patch estimates into ``out`` ``(F, H, W * L)``
+    float64 (host memory).
+
+and the attributes ``n_patches`` and ``dictionary`` (``(K, P)`` float32, a host copy).
+Every random number is drawn inside the backend from the counter-based streams of
+``_kernels`` (keyed on the run key, the sweep, the atom and the global patch
+coordinate), so a backend on another device reproduces the same chain up to
+round-off and never waits for the host between its kernels.
+"""
+
+import numpy as np
+from threadpoolctl import threadpool_limits
+
+from . import _kernels as _kern
+
+__all__ = ["BACKENDS", "CPUBackend", "backend_class"]
+
+# Memory for the Cholesky factors of one batch of atoms in the dictionary draw.
+FACTOR_BYTES = 64 * 2**20
+
+
+class CPUBackend:
+    """The numba kernels of ``_kernels`` on the host's cores (see the module docstring)."""
+
+    name = "cpu"
+
+    def __init__(self, xn, obs, *, b, dictionary, layer_weights, key, origin):
+        F, H, W, L = obs.shape
+        self.b, self.L = b, L
+        self.nr, self.nc = H - b + 1, W - b + 1
+        self.n_patches = F * self.nr * self.nc
+        K, P = dictionary.shape
+        self.key = np.uint64(key)
+        self.wl = np.asarray(layer_weights, dtype=np.float64)
+        self.wl32 = self.wl.astype(np.float32)
+        self.n_atoms = K
+        self.mask = obs.reshape(F, H, W * L).astype(np.float32)
+        self.x = np.where(obs, xn, 0.0).astype(np.float32).reshape(F, H, W * L)
+        # Padded to whole blocks with atoms of zeros that pi = 0 keeps unused.
+        n_blocks = -(-K // _kern.BLOCK)
+        K = n_blocks * _kern.BLOCK
+        padded = np.zeros((K, P), np.float32)
+        padded[:self.n_atoms] = dictionary
+        self.Db = np.ascontiguousarray(
+            padded.reshape(n_blocks, _kern.BLOCK, P).transpose(0, 2, 1))
+        self.ZS = np.zeros((self.n_patches, K), np.float32)
+        self.keys = _kern.patch_keys(self.key, F, self.nr, self.nc, *origin)
+        n_chunks = (self.n_patches + _kern.CHUNK - 1) // _kern.CHUNK
+        self._n_on = np.zeros((n_chunks, K), np.int64)
+        self._ss_on = np.zeros((n_chunks, K))
+        self._sse = np.zeros(n_chunks)
+        self._n_act = np.zeros(self.n_patches, np.int64)
+        self._compressed = None
+        self._Y = None  # patch estimates, allocated by the first estimate
+        self.used = np.zeros(K, bool)
+        self._slots(obs)
+
+    @property
+    def dictionary(self):
+        n_blocks, P, width = self.Db.shape
+        return self.Db.transpose(0, 2, 1).reshape(n_blocks * width, P)[:self.n_atoms].copy()
+
+    def _slots(self, obs):
+        """Group the entries whose layers share one mask (they share one Gram matrix)."""
+        b, L = self.b, self.L
+        groups = []  # (representative layer, layers)
+        for layer in range(L):
+            for rep, members in groups:
+                if np.array_equal(obs[..., rep], obs[..., layer]):
+                    members.append(layer)
+                    break
+            else:
+                groups.append((layer, [layer]))
+        slot_of = np.empty((b, b, L), np.int64)
+        u, q, full = [], [], []
+        for rep, members in groups:
+            if obs[..., rep].all():
+                slot_of[:, :, members] = len(u)
+                u.append(0)
+                q.append(rep)
+                full.append(True)
+                continue
+            for row in range(b):
+                for col in range(b):
+                    slot_of[row, col, members] = len(u)
+                    u.append(row)
+                    q.append(col * L + rep)
+                    full.append(False)
+        self.slot_of = slot_of.ravel()
+        self.slot_u = np.array(u, np.int64)
+        self.slot_q = np.array(q, np.int64)
+        self.slot_full = np.array(full, bool)
+
+    def codes(self, logit_pi, gamma_s, gamma_e, sweep):
+        K = self.ZS.shape[1]
+        padded = np.full(K, -np.inf, np.float32)
+        padded[:self.n_atoms] = logit_pi
+        _kern.code_sweep(self.x, self.mask, self.ZS, self.Db, self.wl32, self.keys,
+                         np.uint64(2 * K * sweep), padded, gamma_s, gamma_e, self.b, self.L,
+                         self.nr, self.nc, self._n_on, self._ss_on, self._sse, self._n_act)
+        self._compressed = None
+        n_on = self._n_on.sum(axis=0)[:self.n_atoms]
+        self.used = n_on > 0
+        return n_on, self._ss_on.sum(axis=0)[:self.n_atoms], float(self._sse.sum())
+
+    def _codes(self):
+        """The compressed codes of the current sweep (built once per sweep)."""
+        if self._compressed is None:
+            ptr = np.zeros(self.n_patches + 1, np.int64)
+            np.cumsum(self._n_act, out=ptr[1:])
+            idx = np.empty(ptr[-1], np.int64)
+            val = np.empty(ptr[-1], np.float32)
+            _kern.compress_codes(self.ZS, ptr, idx, val)
+            self._compressed = (ptr, idx, val)
+        return self._compressed
+
+    def atoms(self, gamma_e, prior_prec, sweep):
+        _, P, _ = self.Db.shape
+        K = self.ZS.shape[1]
+        L = self.L
+        bb = P // L
+        ptr, idx, val = self._codes()
+        G = np.empty((self.slot_u.size, K, K))
+        B = np.empty((P, K))
+        _kern.code_statistics(self.x, self.mask, ptr, idx, val, self.slot_u, self.slot_q,
+                              self.slot_full, self.b, L, self.nr, self.nc, G, B)
+        counter = np.uint64(P * sweep)
+        unused = np.flatnonzero(~self.used)
+        if unused.size:
+            prior = np.linalg.cholesky(prior_prec)[None, None]
+            _kern.draw_atoms(G, B, self.slot_of, self.Db, unused, prior, True, gamma_e,
+                             self.wl, self.key, counter)
+        used = np.flatnonzero(self.used)
+        batch = max(1, FACTOR_BYTES // (8 * L * bb * bb))
+        chol = np.empty((min(batch, used.size), L, bb, bb))
+        for start in range(0, used.size, batch):
+            atoms = used[start:start + batch]
+            # LAPACK's own threads would compete with numba's for the same cores.
+            with threadpool_limits(1):
+                _kern.atom_factors(G, self.slot_of, atoms, prior_prec, gamma_e, self.wl,
+                                   chol[:atoms.size])
+            _kern.draw_atoms(G, B, self.slot_of, self.Db, atoms, chol, False, gamma_e,
+                             self.wl, self.key, counter)
+
+    def estimate(self, trim, out):
+        ptr, idx, val = self._codes()
+        if self._Y is None:
+            self._Y = np.empty((self.n_patches, self.Db.shape[1]), np.float32)
+        _kern.patch_estimates(ptr, idx, val, self.dictionary, self._Y)
+        _kern.aggregate_patches(self._Y, self.b, self.L, self.nr, self.nc, trim, out)
+
+
+BACKENDS = {"cpu": CPUBackend}
+
+
+def backend_class(name):
+    """The backend class called ``name`` (a key of :data:`BACKENDS`)."""
+    from .._validate import check_choice
+
+    return BACKENDS[check_choice(name, tuple(BACKENDS), name="backend")]
