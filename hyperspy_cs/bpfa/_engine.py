@@ -370,7 +370,7 @@ class _Sampler:
         and ``gamma_s`` given the codes; ``gamma_e`` given the codes and the
         dictionary; the dictionary given the codes and ``gamma_e``. ``estimate`` is
         ``(F, H, W * L)`` float64 in normalised units, the robust average of the
-        patch estimates after this sweep (see ``_kernels.aggregate_codes``).
+        patch estimates after this sweep (see ``_kernels.aggregate_patches``).
         """
         K = self.n_on.size
         rng = _rng(self.key, t + 1)
