@@ -4,15 +4,16 @@ The sampler (``_engine._Sampler``) holds the model's scalars (``pi``, ``gamma_s`
 ``gamma_e``, the tempering) and draws them; everything of the size of the data lives
 in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
 
-``Backend(xn, obs, *, b, dictionary, layer_weights, key, origin)``
-    Takes the normalised data ``(F, H, W, L)`` (unobserved entries ignored), the mask,
+``Backend(x0, obs, *, b, dictionary, layer_weights, prior_prec, key, origin)``
+    Takes the normalised data ``(F, H, W, L)`` (0 where unobserved), the mask,
     the patch side, the initial dictionary ``(K, P)`` float32, the per-layer noise
-    weights, the 64-bit run key and the global ``(row, col)`` of the first patch.
+    weights, the prior precision of one atom layer ``(b*b, b*b)``, the 64-bit run
+    key and the global ``(row, col)`` of the first patch.
 ``codes(logit_pi, gamma_s, gamma_e, sweep)``
     Draws every patch's codes given the dictionary; returns the patches using each
     atom ``(K,)`` int64, their sum of squared codes ``(K,)`` float64, and the
     weighted squared residual of the observed entries (float).
-``atoms(gamma_e, prior_prec, sweep)``
+``atoms(gamma_e, sweep)``
     Draws the dictionary given the codes.
 ``estimate(trim, out)``
     Writes the robust average of the patch estimates into ``out`` ``(F, H, W * L)``
@@ -41,7 +42,7 @@ class CPUBackend:
 
     name = "cpu"
 
-    def __init__(self, xn, obs, *, b, dictionary, layer_weights, key, origin):
+    def __init__(self, x0, obs, *, b, dictionary, layer_weights, prior_prec, key, origin):
         F, H, W, L = obs.shape
         self.b, self.L = b, L
         self.nr, self.nc = H - b + 1, W - b + 1
@@ -52,7 +53,7 @@ class CPUBackend:
         self.wl32 = self.wl.astype(np.float32)
         self.n_atoms = K
         self.mask = obs.reshape(F, H, W * L).astype(np.float32)
-        self.x = np.where(obs, xn, 0.0).astype(np.float32).reshape(F, H, W * L)
+        self.x = x0.astype(np.float32).reshape(F, H, W * L)
         # Padded to whole blocks with atoms of zeros that pi = 0 keeps unused.
         n_blocks = -(-K // _kern.BLOCK)
         K = n_blocks * _kern.BLOCK
@@ -69,7 +70,10 @@ class CPUBackend:
         self._n_act = np.zeros(self.n_patches, np.int64)
         self._compressed = None
         self._Y = None  # patch estimates, allocated by the first estimate
-        self.used = np.zeros(K, bool)
+        self.prior_prec = prior_prec
+        # G, B, the prior's factor and the atoms' factors: made by the first dictionary draw
+        self._draw_state = None
+        self.used = np.zeros(self.n_atoms, bool)
         self._slots(obs)
 
     @property
@@ -131,30 +135,31 @@ class CPUBackend:
             self._compressed = (ptr, idx, val)
         return self._compressed
 
-    def atoms(self, gamma_e, prior_prec, sweep):
+    def atoms(self, gamma_e, sweep):
         _, P, _ = self.Db.shape
         K = self.ZS.shape[1]
         L = self.L
         bb = P // L
+        batch = max(1, FACTOR_BYTES // (8 * L * bb * bb))
+        if self._draw_state is None:
+            self._draw_state = (np.empty((self.slot_u.size, K, K)), np.empty((P, K)),
+                                np.linalg.cholesky(self.prior_prec)[None, None],
+                                np.empty((min(batch, self.n_atoms), L, bb, bb)))
+        G, B, prior_chol, chol = self._draw_state
         ptr, idx, val = self._codes()
-        G = np.empty((self.slot_u.size, K, K))
-        B = np.empty((P, K))
         _kern.code_statistics(self.x, self.mask, ptr, idx, val, self.slot_u, self.slot_q,
                               self.slot_full, self.b, L, self.nr, self.nc, G, B)
         counter = np.uint64(P * sweep)
         unused = np.flatnonzero(~self.used)
         if unused.size:
-            prior = np.linalg.cholesky(prior_prec)[None, None]
-            _kern.draw_atoms(G, B, self.slot_of, self.Db, unused, prior, True, gamma_e,
+            _kern.draw_atoms(G, B, self.slot_of, self.Db, unused, prior_chol, True, gamma_e,
                              self.wl, self.key, counter)
         used = np.flatnonzero(self.used)
-        batch = max(1, FACTOR_BYTES // (8 * L * bb * bb))
-        chol = np.empty((min(batch, used.size), L, bb, bb))
         for start in range(0, used.size, batch):
             atoms = used[start:start + batch]
             # LAPACK's own threads would compete with numba's for the same cores.
             with threadpool_limits(1):
-                _kern.atom_factors(G, self.slot_of, atoms, prior_prec, gamma_e, self.wl,
+                _kern.atom_factors(G, self.slot_of, atoms, self.prior_prec, gamma_e, self.wl,
                                    chol[:atoms.size])
             _kern.draw_atoms(G, B, self.slot_of, self.Db, atoms, chol, False, gamma_e,
                              self.wl, self.key, counter)

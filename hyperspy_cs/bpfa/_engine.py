@@ -333,13 +333,12 @@ class _Sampler:
         self.burn_in = burn_in
         self.learn = learn_dictionary
         self.hyper = hyper
-        self.wl = layer_weights
+        x0 = np.where(obs, xn, 0.0)
         if dictionary is None:
-            dictionary = _initial_dictionary(xn, obs, K, b, _rng(key, 0))
-        self.prior_prec = _atom_prior_precision(b, atom_smoothness, P)
-        self.backend = backend_class(backend)(xn, obs, b=b, dictionary=dictionary,
-                                              layer_weights=layer_weights, key=key,
-                                              origin=origin)
+            dictionary = _initial_dictionary(x0, obs, K, b, _rng(key, 0))
+        self.backend = backend_class(backend)(
+            x0, obs, b=b, dictionary=dictionary, layer_weights=layer_weights,
+            prior_prec=_atom_prior_precision(b, atom_smoothness, P), key=key, origin=origin)
         self.n_patches = self.backend.n_patches
         self.n_on = np.zeros(K, np.int64)
         # Observed patch entries per layer: a pixel is in (rows covering) x (cols covering).
@@ -351,7 +350,7 @@ class _Sampler:
         self.n_obs = n_obs_layer.sum()
         self.log_w = float(n_obs_layer @ np.log(layer_weights))
         # Weighted squared data of the observed patch entries: the residual of empty codes.
-        sq = np.einsum("frcl,r,c->l", np.where(obs, xn, 0.0) ** 2, cover_r, cover_c)
+        sq = np.einsum("frcl,r,c->l", x0**2, cover_r, cover_c)
 
         self.pi = hyper.get("pi", np.full(K, _PI_INIT))
         self.gamma_s = hyper.get("gamma_s", 1.0)
@@ -394,7 +393,7 @@ class _Sampler:
                 cap = _TEMPER_START * _TEMPER_GROWTH ** (t / self.burn_in)
                 self.gamma_e = min(self.gamma_e, cap)
         if self.learn:
-            self.backend.atoms(self.gamma_e, self.prior_prec, t)
+            self.backend.atoms(self.gamma_e, t)
         if estimate is not None:
             self.backend.estimate(trim, estimate)
         self.stats = {
@@ -421,16 +420,17 @@ def _atom_prior_precision(b, ell, P):
     return 0.5 * (prec + prec.T)
 
 
-def _initial_dictionary(xn, obs, K, b, rng):
+def _initial_dictionary(x0, obs, K, b, rng):
     """Principal directions of patches of a gap-filled image, then random atoms.
 
+    ``x0`` is the normalised data, 0 where unobserved.
     The directions come from at most ``_INIT_PATCHES`` patches drawn at random:
     plenty for ``P <= a few hundred`` entries, and the cost does not grow with the
     image.
     """
     F, H, W, L = obs.shape
     P = b * b * L
-    filled = _fill_gaps(np.where(obs, xn, 0.0), obs)
+    filled = _fill_gaps(x0, obs)
     nr, nc = H - b + 1, W - b + 1
     n = F * nr * nc
     pick = np.sort(rng.choice(n, size=min(n, _INIT_PATCHES), replace=False))

@@ -79,7 +79,8 @@ def small_problem():
     obs = rng.random((1, H, W, L)) < 0.4
     obs[..., 2] = True
     D = rng.standard_normal((K, b * b * L)).astype(np.float32)
-    backend = CPUBackend(x, obs, b=b, dictionary=D, layer_weights=np.array([1.0, 3.0, 0.5]),
+    backend = CPUBackend(np.where(obs, x, 0.0), obs, b=b, dictionary=D,
+                         layer_weights=np.array([1.0, 3.0, 0.5]), prior_prec=np.eye(b * b),
                          key=7, origin=(0, 0))
     n = backend.n_patches
     ZS = (rng.standard_normal((n, K)) * (rng.random((n, K)) < 0.4)).astype(np.float32)
