@@ -6,6 +6,8 @@ can run tiles side by side.
 
 ``SERIAL``
     Helpers inlined into the kernels.
+``SERIAL_FAST``
+    Serial helpers with ``fastmath``, for sums that must vectorise.
 ``PARALLEL``
     Kernels that spread patches or rows over numba's threads.
 ``PARALLEL_FAST``
@@ -15,5 +17,6 @@ can run tiles side by side.
 """
 
 SERIAL = {"cache": True, "nogil": True}
+SERIAL_FAST = SERIAL | {"fastmath": True}
 PARALLEL = SERIAL | {"parallel": True}
 PARALLEL_FAST = PARALLEL | {"fastmath": True}

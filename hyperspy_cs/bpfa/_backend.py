@@ -27,7 +27,6 @@ round-off and never waits for the host between its kernels.
 """
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
 from . import _kernels as _kern
 
@@ -74,43 +73,48 @@ class CPUBackend:
         # G, B, the prior's factor and the atoms' factors: made by the first dictionary draw
         self._draw_state = None
         self.used = np.zeros(self.n_atoms, bool)
-        self._slots(obs)
+        self._slot_state = None
 
     @property
     def dictionary(self):
         n_blocks, P, width = self.Db.shape
         return self.Db.transpose(0, 2, 1).reshape(n_blocks * width, P)[:self.n_atoms].copy()
 
-    def _slots(self, obs):
-        """Group the entries whose layers share one mask (they share one Gram matrix)."""
-        b, L = self.b, self.L
+    def _slots(self):
+        """The entries grouped by layer mask, which share one Gram matrix (made once).
+
+        A slot is a patch position of one layer mask, or a whole fully observed mask;
+        returns the slot of each entry ``(P,)`` and, per slot, the patches that
+        observe it (CSR: ``slot_ptr`` ``(S + 1,)``, ``slot_patch``). Only a dictionary
+        draw needs them, so a fixed dictionary never makes them.
+        """
+        if self._slot_state is not None:
+            return self._slot_state
+        b, L, nr, nc = self.b, self.L, self.nr, self.nc
+        masks = [self.mask[:, :, layer::L] != 0 for layer in range(L)]  # (F, H, W) each
         groups = []  # (representative layer, layers)
         for layer in range(L):
             for rep, members in groups:
-                if np.array_equal(obs[..., rep], obs[..., layer]):
+                if np.array_equal(masks[rep], masks[layer]):
                     members.append(layer)
                     break
             else:
                 groups.append((layer, [layer]))
         slot_of = np.empty((b, b, L), np.int64)
-        u, q, full = [], [], []
+        patches = []
         for rep, members in groups:
-            if obs[..., rep].all():
-                slot_of[:, :, members] = len(u)
-                u.append(0)
-                q.append(rep)
-                full.append(True)
+            if masks[rep].all():
+                slot_of[:, :, members] = len(patches)
+                patches.append(np.arange(self.n_patches))
                 continue
             for row in range(b):
                 for col in range(b):
-                    slot_of[row, col, members] = len(u)
-                    u.append(row)
-                    q.append(col * L + rep)
-                    full.append(False)
-        self.slot_of = slot_of.ravel()
-        self.slot_u = np.array(u, np.int64)
-        self.slot_q = np.array(q, np.int64)
-        self.slot_full = np.array(full, bool)
+                    slot_of[row, col, members] = len(patches)
+                    patches.append(np.flatnonzero(masks[rep][:, row:row + nr, col:col + nc]))
+        slot_ptr = np.zeros(len(patches) + 1, np.int64)
+        np.cumsum([p.size for p in patches], out=slot_ptr[1:])
+        self._slot_state = slot_of.ravel(), slot_ptr, np.concatenate(patches).astype(np.int64)
+        return self._slot_state
 
     def codes(self, logit_pi, gamma_s, gamma_e, sweep):
         K = self.ZS.shape[1]
@@ -141,27 +145,26 @@ class CPUBackend:
         L = self.L
         bb = P // L
         batch = max(1, FACTOR_BYTES // (8 * L * bb * bb))
+        slot_of, slot_ptr, slot_patch = self._slots()
         if self._draw_state is None:
-            self._draw_state = (np.empty((self.slot_u.size, K, K)), np.empty((P, K)),
+            self._draw_state = (np.empty((slot_ptr.size - 1, K, K)), np.empty((P, K)),
                                 np.linalg.cholesky(self.prior_prec)[None, None],
                                 np.empty((min(batch, self.n_atoms), L, bb, bb)))
         G, B, prior_chol, chol = self._draw_state
         ptr, idx, val = self._codes()
-        _kern.code_statistics(self.x, self.mask, ptr, idx, val, self.slot_u, self.slot_q,
-                              self.slot_full, self.b, L, self.nr, self.nc, G, B)
+        _kern.code_statistics(self.x, slot_ptr, slot_patch, slot_of, ptr, idx, val, self.b, L,
+                              self.nr, self.nc, G, B)
         counter = np.uint64(P * sweep)
         unused = np.flatnonzero(~self.used)
         if unused.size:
-            _kern.draw_atoms(G, B, self.slot_of, self.Db, unused, prior_chol, True, gamma_e,
+            _kern.draw_atoms(G, B, slot_of, self.Db, unused, prior_chol, True, gamma_e,
                              self.wl, self.key, counter)
         used = np.flatnonzero(self.used)
         for start in range(0, used.size, batch):
             atoms = used[start:start + batch]
-            # LAPACK's own threads would compete with numba's for the same cores.
-            with threadpool_limits(1):
-                _kern.atom_factors(G, self.slot_of, atoms, self.prior_prec, gamma_e, self.wl,
-                                   chol[:atoms.size])
-            _kern.draw_atoms(G, B, self.slot_of, self.Db, atoms, chol, False, gamma_e,
+            _kern.atom_factors(G, slot_of, atoms, self.prior_prec, gamma_e, self.wl,
+                               chol[:atoms.size])
+            _kern.draw_atoms(G, B, slot_of, self.Db, atoms, chol, False, gamma_e,
                              self.wl, self.key, counter)
 
     def estimate(self, trim, out):

@@ -122,21 +122,24 @@ def _record(result, *, names, title, runtime):
     }
 
 
-def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels):
+def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels, fraction=1.0):
     """Memory an eager run allocates for layers ``(F, R, C, N)`` and ``n_channels`` spectra.
 
     The engine (``_backend.CPUBackend``) holds the codes (``n x K`` float32, ``K``
     rounded up to whole blocks of atoms), the patch estimates (``n x b*b*N``
     float32), the Gram matrices of the dictionary update (at most one per patch
-    entry and layer mask, ``K x K`` float64 each) and the factors of one batch of
-    atoms; the running estimate, mean and spread are ``F x R x C x N`` float64; the
-    rebuilt spectra (float32) exist twice while they are made.
+    entry and layer mask, ``K x K`` float64 each), the lists of the patches that
+    observe each patch position (``n * b * b * fraction`` int64 for one scan mask
+    observing ``fraction`` of the positions) and the factors of one batch of atoms;
+    the running estimate, mean and spread are ``F x R x C x N`` float64; the rebuilt
+    spectra (float32) exist twice while they are made.
     """
     F, R, C, N = shape
     n_patches = F * (R - patch_size + 1) * (C - patch_size + 1)
     entries = patch_size**2 * N
     atoms = -(-n_atoms // _kernels.BLOCK) * _kernels.BLOCK
     engine = 4 * n_patches * (entries + atoms) + 8 * (entries + 1) * atoms * (atoms + 1)
+    engine += 8 * n_patches * max(1.0, patch_size**2 * fraction)
     engine += min(_backend.FACTOR_BYTES, 8 * atoms * N * patch_size**4)
     estimates = (24 if uncertainty else 16) * F * R * C * N
     return engine + estimates + 8 * F * R * C * n_channels
@@ -164,7 +167,8 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, ato
     """
     _check_memory(_peak_bytes(data.shape, patch_size=patch_size,
                               n_atoms=engine_options["n_atoms"],
-                              uncertainty=engine_options["uncertainty"], n_channels=n_channels))
+                              uncertainty=engine_options["uncertainty"], n_channels=n_channels,
+                              fraction=float(np.mean(observed))))
     _check_layers(atoms, data.shape[-1])
     _, recorded_seed = as_rng(seed)
     start = time.perf_counter()

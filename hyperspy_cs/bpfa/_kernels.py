@@ -39,13 +39,11 @@ normals are keyed on ``(run key, atom)`` the same way.
 import numpy as np
 from numba import njit, prange
 
-from .._jit import PARALLEL_FAST, SERIAL
+from .._jit import PARALLEL_FAST, SERIAL, SERIAL_FAST
 
 CHUNK = 256
 # Atoms whose correlations with a patch's residual are computed together (one vector).
 BLOCK = 8
-# Most values the robust patch average sorts; more are partitioned.
-_SORT_MAX = 100
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -187,7 +185,9 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
     half = np.float32(0.5)
     one = np.float32(1.0)
     # (1 - pi) / pi: inf for pi = 0 (never on), 0 for pi = 1 (always on)
-    inv_odds = np.exp(-logit_pi.astype(np.float64)).astype(np.float32)
+    inv_odds = np.empty(K, dtype=np.float32)
+    for k in range(K):
+        inv_odds[k] = np.float32(np.exp(-np.float64(logit_pi[k])))
     for ch in prange(n_chunks):
         ent = np.empty(P, dtype=np.int64)
         xv = np.empty(P, dtype=np.float32)
@@ -228,7 +228,8 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
                     ka = act[a]
                     y += ZS[i, ka] * Db[ka // BLOCK, e, ka % BLOCK]
                 res[j] = xv[j] - y
-            dtd[:] = 0.0
+            for k in range(K):
+                dtd[k] = 0.0
             for j in range(m):
                 e = ent[j]
                 w = wv[j]
@@ -252,7 +253,8 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
                 bound[k] = np.float32(2.0) * t + np.float32(2.0 / 3.0) * t * t * t
             for blk in range(n_blocks):
                 # correlations of a block of atoms with the residual, one vector
-                acc[:] = 0.0
+                for t in range(BLOCK):
+                    acc[t] = 0.0
                 for j in range(m):
                     e = ent[j]
                     w = wres[j]
@@ -320,61 +322,67 @@ def compress_codes(ZS, act_ptr, act_idx, act_val):
 
 
 @njit(**PARALLEL_FAST)
-def code_statistics(x, mask, act_ptr, act_idx, act_val, slot_u, slot_q, slot_full, b,
+def code_statistics(x, slot_ptr, slot_patch, slot_of, act_ptr, act_idx, act_val, b,
                     n_layers, nr, nc, G, B):
     """Sufficient statistics of the dictionary given the codes.
 
     For entry ``p``, ``G_p = sum_i m_ip zs_i zs_i^T`` (``K x K``) and
     ``B_p = sum_i m_ip x_ip zs_i``. Entries whose layers share one mask share one
-    ``G``: a slot is a patch position ``(u, q)`` of a mask (``slot_u``, ``slot_q``:
-    row and merged column of its representative entry), or a whole fully observed
-    mask (``slot_full``), so that a guide layer costs one Gram matrix, not ``b * b``.
-    Each slot and each entry is owned by one thread (deterministic sums).
+    ``G``: a slot is a patch position of a mask, or a whole fully observed mask, so
+    that a guide layer costs one Gram matrix, not ``b * b``. Each slot lists the
+    patches that observe it (``slot_patch[slot_ptr[s]:slot_ptr[s + 1]]``, made once
+    per run by ``_backend``), so only those are read. ``G`` is accumulated on its
+    upper triangle (the codes of a patch are in atom order) and mirrored. Each slot
+    and each entry is owned by one thread (deterministic sums).
 
     Parameters
     ----------
-    x, mask : numpy.ndarray, float32, shape (F, H, W * L)
+    x : numpy.ndarray, float32, shape (F, H, W * L)
+    slot_ptr : numpy.ndarray, int64, shape (S + 1,)
+    slot_patch : numpy.ndarray, int64, shape (slot_ptr[-1],)
+        Patches observing each slot, in increasing order.
+    slot_of : numpy.ndarray, int64, shape (P,)
+        Slot of each entry.
     act_ptr, act_idx, act_val : numpy.ndarray
         Compressed codes (:func:`compress_codes`).
-    slot_u, slot_q : numpy.ndarray, int64, shape (S,)
-    slot_full : numpy.ndarray, bool, shape (S,)
     b, n_layers, nr, nc : int
     G : numpy.ndarray, float64, shape (S, K, K)
         Output.
     B : numpy.ndarray, float64, shape (P, K)
         Output.
     """
-    S = G.shape[0]
+    S, K, _ = G.shape
     P = B.shape[0]
-    n_frames = mask.shape[0]
     bl = b * n_layers
     for s in prange(S):
-        G[s, :, :] = 0.0
-        u, q = slot_u[s], slot_q[s]
-        i = 0
-        for f in range(n_frames):
-            for r in range(nr):
-                for c in range(nc):
-                    if slot_full[s] or mask[f, r + u, c * n_layers + q] != 0.0:
-                        for a in range(act_ptr[i], act_ptr[i + 1]):
-                            ka = act_idx[a]
-                            va = np.float64(act_val[a])
-                            for a2 in range(act_ptr[i], act_ptr[i + 1]):
-                                G[s, ka, act_idx[a2]] += va * act_val[a2]
-                    i += 1
+        Gs = G[s]
+        for k in range(K):
+            for k2 in range(K):
+                Gs[k, k2] = 0.0
+        for a0 in range(slot_ptr[s], slot_ptr[s + 1]):
+            i = slot_patch[a0]
+            hi = act_ptr[i + 1]
+            for a in range(act_ptr[i], hi):
+                row = Gs[act_idx[a]]
+                va = np.float64(act_val[a])
+                for a2 in range(a, hi):
+                    row[act_idx[a2]] += va * act_val[a2]
+        for k in range(K):
+            for k2 in range(k):
+                Gs[k, k2] = Gs[k2, k]
     for p in prange(P):
-        B[p, :] = 0.0
+        Bp = B[p]
+        for k in range(K):
+            Bp[k] = 0.0
         u = p // bl
         q = p - u * bl
-        i = 0
-        for f in range(n_frames):
-            for r in range(nr):
-                for c in range(nc):
-                    if mask[f, r + u, c * n_layers + q] != 0.0:
-                        xp = np.float64(x[f, r + u, c * n_layers + q])
-                        for a in range(act_ptr[i], act_ptr[i + 1]):
-                            B[p, act_idx[a]] += xp * act_val[a]
-                    i += 1
+        s = slot_of[p]
+        for a0 in range(slot_ptr[s], slot_ptr[s + 1]):
+            i = slot_patch[a0]
+            f, r, c = _patch_corner(i, nr, nc)
+            xp = np.float64(x[f, r + u, c * n_layers + q])
+            for a in range(act_ptr[i], act_ptr[i + 1]):
+                Bp[act_idx[a]] += xp * act_val[a]
 
 
 @njit(**PARALLEL_FAST)
@@ -406,11 +414,40 @@ def atom_factors(G, slot_of, atoms, prior_prec, gamma_e, wl, chol):
         a = t // n_layers
         layer = t - a * n_layers
         k = atoms[a]
-        lam = prior_prec.copy()
+        C = chol[a, layer]
+        for j in range(bb):
+            for j2 in range(bb):
+                C[j, j2] = prior_prec[j, j2]
         g = gamma_e * wl[layer]
         for j in range(bb):
-            lam[j, j] += g * G[slot_of[j * n_layers + layer], k, k]
-        chol[a, layer] = np.linalg.cholesky(lam)
+            C[j, j] += g * G[slot_of[j * n_layers + layer], k, k]
+        _cholesky(C)
+
+
+@njit(**SERIAL_FAST)
+def _cholesky(a):
+    """Lower Cholesky factor of the symmetric positive-definite ``a``, in place.
+
+    Row-oriented Cholesky-Crout: every inner product is over two contiguous rows
+    (vectorised). Written here rather than with ``np.linalg.cholesky``, whose numba
+    binding compiles its error handling for longer than this whole kernel takes. The
+    strict upper triangle is set to 0.
+    """
+    n = a.shape[0]
+    for j in range(n):
+        rj = a[j]
+        s = rj[j]
+        for t in range(j):
+            s -= rj[t] * rj[t]
+        d = np.sqrt(s)
+        rj[j] = d
+        for i in range(j + 1, n):
+            ri = a[i]
+            s = ri[j]
+            for t in range(j):
+                s -= ri[t] * rj[t]
+            ri[j] = s / d
+        rj[j + 1:] = 0.0
 
 
 @njit(**SERIAL)
@@ -496,12 +533,56 @@ def patch_estimates(act_ptr, act_idx, act_val, D, Y):
     """
     n, P = Y.shape
     for i in prange(n):
-        Y[i, :] = 0.0
+        for p in range(P):
+            Y[i, p] = 0.0
         for a in range(act_ptr[i], act_ptr[i + 1]):
             v = act_val[a]
             row = D[act_idx[a]]
             for p in range(P):
                 Y[i, p] += v * row[p]
+
+
+@njit(**SERIAL)
+def _select(v, lo, hi, k):
+    """Reorder ``v[lo:hi]`` so that ``v[k]`` is its order statistic ``k - lo``.
+
+    Quickselect (Hoare partition, median-of-three pivot): the values before ``k``
+    are not larger, those after not smaller. Written here rather than with
+    ``np.partition``, whose numba implementation takes longer to compile than all
+    the rest of the engine.
+    """
+    while hi - lo > 2:
+        a = v[lo]
+        b = v[(lo + hi) // 2]
+        c = v[hi - 1]
+        if a > b:
+            a, b = b, a
+        # the median of the three: b if c >= b, else the larger of a and c
+        pivot = b if c >= b else (c if c > a else a)
+        i = lo
+        j = hi - 1
+        while i <= j:
+            while v[i] < pivot:
+                i += 1
+            while v[j] > pivot:
+                j -= 1
+            if i <= j:
+                tmp = v[i]
+                v[i] = v[j]
+                v[j] = tmp
+                i += 1
+                j -= 1
+        # now v[lo:j + 1] <= pivot <= v[i:hi], and v[j + 1:i] == pivot
+        if k <= j:
+            hi = j + 1
+        elif k >= i:
+            lo = i
+        else:
+            return
+    if hi - lo == 2 and v[lo] > v[lo + 1]:
+        tmp = v[lo]
+        v[lo] = v[lo + 1]
+        v[lo + 1] = tmp
 
 
 @njit(**PARALLEL_FAST)
@@ -546,16 +627,8 @@ def aggregate_patches(Y, b, n_layers, nr, nc, trim, out):
             cut = int(trim * m)
             s = 0.0
             if cut > 0:
-                # Only the order statistics at the cuts matter: numba's partition beats
-                # its sort from about a hundred values (patches of 10 x 10 and more).
-                if m > _SORT_MAX:
-                    part = np.partition(vals[:m], (cut, m - cut - 1))
-                else:
-                    part = vals[:m]
-                    part.sort()
-                for t in range(cut, m - cut):
-                    s += part[t]
-            else:
-                for t in range(m):
-                    s += vals[t]
+                _select(vals, 0, m, cut)
+                _select(vals, cut, m, m - cut - 1)
+            for t in range(cut, m - cut):
+                s += vals[t]
             out[f, y, j] = s / (m - 2 * cut)

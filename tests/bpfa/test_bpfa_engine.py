@@ -52,6 +52,25 @@ def test_aggregating_the_patches_of_an_image_gives_the_image(trim):
     np.testing.assert_allclose(out[0], image, atol=1e-6)
 
 
+@pytest.mark.parametrize("b", [3, 11])  # 9 and up to 121 estimates per pixel
+def test_trimmed_aggregation_is_the_trimmed_mean_of_the_covering_estimates(b):
+    from scipy.stats import trim_mean
+
+    rng = np.random.default_rng(3)
+    H, W = 15, 14
+    nr, nc = H - b + 1, W - b + 1
+    # ties included: quantised values
+    Y = np.round(rng.standard_normal((nr * nc, b * b)) * 4).astype(np.float32)
+    out = np.empty((1, H, W))
+    kern.aggregate_patches(Y, b, 1, nr, nc, 0.25, out)
+    for y in range(H):
+        for x in range(W):
+            covering = [Y[r * nc + c, (y - r) * b + (x - c)]
+                        for r in range(max(0, y - b + 1), min(y, nr - 1) + 1)
+                        for c in range(max(0, x - b + 1), min(x, nc - 1) + 1)]
+            assert out[0, y, x] == pytest.approx(trim_mean(covering, 0.25), abs=1e-5)
+
+
 def test_trimmed_aggregation_outvotes_a_wrong_patch():
     image = np.ones((12, 12))
     b = 4
@@ -96,17 +115,17 @@ def test_code_statistics_and_estimates_match_dense_numpy(small_problem):
     ptr, idx, val = backend._codes()
     K_pad = backend.ZS.shape[1]
     P = D.shape[1]
-    G = np.empty((backend.slot_u.size, K_pad, K_pad))
+    slot_of, slot_ptr, slot_patch = backend._slots()
+    G = np.empty((slot_ptr.size - 1, K_pad, K_pad))
     B = np.empty((P, K_pad))
-    kern.code_statistics(backend.x, backend.mask, ptr, idx, val, backend.slot_u,
-                         backend.slot_q, backend.slot_full, backend.b, backend.L, backend.nr,
-                         backend.nc, G, B)
+    kern.code_statistics(backend.x, slot_ptr, slot_patch, slot_of, ptr, idx, val, backend.b,
+                         backend.L, backend.nr, backend.nc, G, B)
     K = ZS.shape[1]
     # the fully observed layer shares one slot; each other layer has b * b
-    assert backend.slot_u.size == 2 * backend.b**2 + 1
+    assert slot_ptr.size - 1 == 2 * backend.b**2 + 1
     for p in range(P):
         expected = (ZS * m_dense[:, p:p + 1]).T @ ZS
-        np.testing.assert_allclose(G[backend.slot_of[p], :K, :K], expected, rtol=1e-5, atol=1e-5)
+        np.testing.assert_allclose(G[slot_of[p], :K, :K], expected, rtol=1e-5, atol=1e-5)
         np.testing.assert_allclose(B[p, :K], (m_dense[:, p] * x_dense[:, p]) @ ZS,
                                    rtol=1e-5, atol=1e-5)
     Y = np.empty((backend.n_patches, P), np.float32)

@@ -342,7 +342,7 @@ def test_peak_memory_estimate_matches_what_the_engine_allocates():
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     estimate = _peak_bytes((1, 256, 256, 1), patch_size=6, n_atoms=32, uncertainty=False,
-                           n_channels=0)
+                           n_channels=0, fraction=0.2)
     assert 0.6 * peak < estimate < 1.5 * peak
 
 
