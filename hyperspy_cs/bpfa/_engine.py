@@ -72,13 +72,13 @@ a tile processed with its ``origin`` reproduces the patch codes of the full run.
 """
 
 import numbers
+import time
 from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
-from tqdm.auto import tqdm
-
 from hyperspy_cs.bpfa._backend import backend_class
+from hyperspy_cs.bpfa._progress import SweepBar
 from hyperspy_cs._validate import check_bool, check_magnitude, check_positive_int
 
 __all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "bpfa", "resolve_sweeps"]
@@ -202,7 +202,8 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     uncertainty : bool
         Also return the per-entry posterior standard deviation.
     show_progressbar : bool
-        Show a tqdm bar over the sweeps.
+        Show a tqdm bar over the run (``_progress.SweepBar``: its ETA counts the
+        estimates of the kept sweeps).
     layer_offset, layer_scale : array_like, shape (N,), optional
         Normalisation to use instead of the observed mean and standard deviation per
         layer (a tile must use the full scan's to reproduce its result). A scale of 0
@@ -255,26 +256,32 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     # result, times its scale of 0, is exactly the offset.
     unit = np.where(scale > 0, scale, 1.0)
 
-    sampler = _Sampler((x - offset) / unit, obs, b=b, n_atoms=K, dictionary=D,
-                       learn_dictionary=bool(learn_dictionary), hyper=hyper, burn_in=burn_in,
-                       layer_weights=wl, origin=(row0, col0), key=key, atom_smoothness=ell,
-                       backend=backend)
-    est = np.empty((F, H, W * L))
-    mean = np.zeros_like(est)
-    m2 = np.zeros_like(est) if uncertainty else None
-    kept = 0
-    trace = {name: np.empty(n_iter) for name in ("gamma_e", "gamma_s", "loglik", "n_active")}
-    for t in tqdm(range(n_iter), disable=not show_progressbar, desc="BPFA", unit="sweep"):
-        keep = t >= burn_in and (t - burn_in) % step == 0
-        sampler.sweep(t, estimate=est if keep else None, trim=trim)
-        if keep:
-            kept += 1
-            delta = est - mean
-            mean += delta / kept
-            if uncertainty:
-                m2 += delta * (est - mean)
-        for name in trace:
-            trace[name][t] = sampler.stats[name]
+    kept_sweeps = [t >= burn_in and (t - burn_in) % step == 0 for t in range(n_iter)]
+    with SweepBar(n_iter, sum(kept_sweeps), disable=not show_progressbar) as bar:
+        sampler = _Sampler((x - offset) / unit, obs, b=b, n_atoms=K, dictionary=D,
+                           learn_dictionary=bool(learn_dictionary), hyper=hyper,
+                           burn_in=burn_in, layer_weights=wl, origin=(row0, col0), key=key,
+                           atom_smoothness=ell, backend=backend)
+        est = np.empty((F, H, W * L))
+        mean = np.zeros_like(est)
+        m2 = np.zeros_like(est) if uncertainty else None
+        kept = 0
+        trace = {name: np.empty(n_iter) for name in ("gamma_e", "gamma_s", "loglik", "n_active")}
+        for t, keep in enumerate(kept_sweeps):
+            start = time.perf_counter()
+            sampler.sweep(t)
+            swept = time.perf_counter()
+            if keep:
+                sampler.estimate(est, trim=trim)
+                kept += 1
+                delta = est - mean
+                mean += delta / kept
+                if uncertainty:
+                    m2 += delta * (est - mean)
+            for name in trace:
+                trace[name][t] = sampler.stats[name]
+            bar.done(t, sweep_seconds=swept - start,
+                     estimate_seconds=time.perf_counter() - swept if keep else None)
 
     shape = (F, H, W, L)
     std = None
@@ -395,13 +402,21 @@ class _Sampler:
         if self.learn:
             self.backend.atoms(self.gamma_e, t)
         if estimate is not None:
-            self.backend.estimate(trim, estimate)
+            self.estimate(estimate, trim=trim)
         self.stats = {
             "gamma_e": self.gamma_e,
             "gamma_s": self.gamma_s,
             "n_active": n_on.sum() / n,
             "loglik": loglik,
         }
+
+    def estimate(self, out, *, trim=0.25):
+        """Write the robust average of the current patch estimates into ``out``.
+
+        ``out`` is ``(F, H, W * L)`` float64, in normalised units (see
+        ``_kernels.aggregate_patches`` for ``trim``).
+        """
+        self.backend.estimate(trim, out)
 
 
 def _rng(key, stream):
