@@ -77,6 +77,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.ndimage import gaussian_filter
+
 from hyperspy_cs.bpfa._backend import backend_class
 from hyperspy_cs.bpfa._progress import SweepBar
 from hyperspy_cs._validate import check_bool, check_magnitude, check_positive_int
