@@ -284,7 +284,8 @@ def _add_model_arguments(parser, description):
     group = parser.add_argument_group("model options", description)
     group.add_argument("--patch-size", type=_positive_int, metavar="B",
                        help="patch side in pixels: about the smallest feature to resolve "
-                            "(an atomic column, a grain boundary)")
+                            "(an atomic column, a grain boundary); default for BPFA: chosen "
+                            "from the sampling fraction")
     group.add_argument("--n-iter", type=_positive_int, metavar="N",
                        help="Gibbs sweeps in all (fewer: faster, rougher)")
     group.add_argument("--burn-in", type=_non_negative_int, metavar="N",

@@ -38,6 +38,7 @@ from .._validate import (
 )
 from . import _backend, _kernels, _lazy
 from ._engine import N_ATOMS, bpfa, resolve_sweeps
+from ._patch_size import resolve_patch_size
 from .dictionary import BPFADictionary
 
 __all__ = ["inpaint_bpfa", "inpaint_bpfa3d", "get_dictionary"]
@@ -64,29 +65,6 @@ def _check_layers(atoms, n_layers):
             f"dictionary: it has {atoms.shape[3]} layer(s) but the data have {n_layers}; "
             "a dictionary transfers between data with the same layers"
         )
-
-
-def _check_patch_size(patch_size, atoms, scan_shape, *, default):
-    """``patch_size`` (None: the atoms', else ``default``), checked against the scan
-    ``(R, C)``."""
-    if atoms is not None:
-        side = atoms.shape[1]
-        if patch_size is None:
-            patch_size = side
-        elif patch_size != side:
-            raise ValueError(
-                f"patch_size: the dictionary's atoms are {side} x {side}, "
-                f"got patch_size={patch_size}"
-            )
-    if patch_size is None:
-        patch_size = default
-    patch_size = check_positive_int(patch_size, name="patch_size", minimum=2)
-    if patch_size > min(scan_shape):
-        raise ValueError(
-            f"patch_size: {patch_size} px patches do not fit in the {scan_shape[0]} x "
-            f"{scan_shape[1]} scan; use a smaller patch_size"
-        )
-    return patch_size
 
 
 def _engine_options(atoms, *, n_atoms, n_iter, burn_in, step, learn_dictionary,
@@ -194,8 +172,10 @@ _LAZY_DOC = """
     -----
     **Lazy results** (lazy input, or ``lazy_output=True``). Maps larger than
     memory are reconstructed in bounded memory by a Dask graph; the call reads
-    nothing but the scan mask (and the guide image), and ``compute()`` or
-    ``save()`` run the graph (:mod:`hyperspy_cs.bpfa._lazy`):
+    nothing but the scan mask (and the guide image, or for an image with
+    ``patch_size="auto"`` its central window of at most 512 x 512 pixels, which
+    decides whether it is a crystal), and ``compute()`` or ``save()`` run the
+    graph (:mod:`hyperspy_cs.bpfa._lazy`):
 
     1. for a spectrum image, one streaming pass over the whole map sums the
        moments of the sampled spectra, which fit the spectral layers exactly as
@@ -245,7 +225,7 @@ _LAZY_DOC = """
 def inpaint_bpfa(
     signal,
     *,
-    patch_size=None,
+    patch_size="auto",
     n_atoms=None,
     n_iter=None,
     burn_in=None,
@@ -266,10 +246,16 @@ def inpaint_bpfa(
     ----------
     signal : hyperspy.signals.Signal2D
         A sub-sampled image, or a stack of frames (they share one dictionary).
-    patch_size : int, optional
+    patch_size : int or "auto"
         Side ``b`` of the square patches, in pixels: about the size of the
         smallest feature to resolve (an atomic column, a grain boundary).
-        Default: the dictionary's, else 8.
+        ``"auto"`` (or None): the dictionary's, else grown as the sampling
+        fraction ``f`` drops so that a patch holds about a dozen visited
+        pixels, ``ceil(sqrt(12 / f))`` within 8-20 px (8 px from 19 % up, 11
+        at 10 %, 16 at 5 %, 20 at 3 % and below), or two dozen when the image
+        shows a crystal lattice (10 px at 25 %, 16 at 10 %, 20 at 5 %); at most
+        an eighth of the scan's shorter side.
+        ``metadata.Reconstruction.patch_size_reason`` says how it was chosen.
     %(n_atoms)s
     %(sweeps)s
     %(step)s
@@ -304,7 +290,8 @@ def inpaint_bpfa(
     lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
     atoms = _dictionary_atoms(dictionary)
-    patch_size = _check_patch_size(patch_size, atoms, layout.scan_shape, default=8)
+    patch_size, patch_reason = resolve_patch_size(
+        patch_size, atoms, observed, data=_scan.to_canonical(signal.data, layout))
     engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
                                      burn_in=burn_in, step=step,
                                      learn_dictionary=learn_dictionary, uncertainty=uncertainty)
@@ -331,6 +318,7 @@ def inpaint_bpfa(
             show_progressbar=show_progressbar, engine_options=engine_options,
         )
         reconstruction, std = result.reconstruction, result.std
+    extra["patch_size_reason"] = patch_reason
     if uncertainty:
         std = output_signal(signal, layout, std, method="BPFA posterior std",
                             parameters={}, mask_source=source, lazy_output=lazy)
@@ -371,7 +359,7 @@ def inpaint_bpfa3d(
     *,
     layers="auto",
     guide_weight=1.0,
-    patch_size=None,
+    patch_size="auto",
     n_atoms=None,
     n_iter=None,
     burn_in=None,
@@ -404,9 +392,13 @@ def inpaint_bpfa3d(
     guide_weight : float
         Weight of the guide in the likelihood (multiplies its noise precision):
         above 1 trusts the guide more, below 1 less.
-    patch_size : int, optional
-        Side ``b`` of the square ``b x b x N`` patches, in pixels. Default: the
-        dictionary's, else 6.
+    patch_size : int or "auto"
+        Side ``b`` of the square ``b x b x N`` patches, in pixels. ``"auto"``
+        (or None): the dictionary's; else 6 with a guide (the guide layer is
+        fully sampled); without one, grown as the sampling fraction ``f`` drops,
+        ``ceil(sqrt(12 / f))`` within 6-20 px (11 at 10 %, 16 at 5 %) and at most
+        an eighth of the scan's shorter side.
+        ``metadata.Reconstruction.patch_size_reason`` says how it was chosen.
     %(n_atoms)s
     %(sweeps)s
     %(step)s
@@ -447,8 +439,9 @@ def inpaint_bpfa3d(
     lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
     atoms = _dictionary_atoms(dictionary)
-    patch_size = _check_patch_size(patch_size, atoms, layout.scan_shape, default=6)
     guide_data = None if guide is None else check_guide(guide, layout)
+    patch_size, patch_reason = resolve_patch_size(patch_size, atoms, observed,
+                                                  guided=guide_data is not None)
     _, recorded_seed = as_rng(seed)
     engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
                                      burn_in=burn_in, step=step,
@@ -505,6 +498,7 @@ def inpaint_bpfa3d(
     if layer_maps is not None:
         extra["layers"] = _layer_stack(signal, layout, layer_maps, "BPFA layer maps", names)
     extra["layer_kind"] = spec.kind
+    extra["patch_size_reason"] = patch_reason
     if uncertainty:
         extra["std"] = _layer_stack(signal, layout, layer_std,
                                     "BPFA layer maps, posterior std", names)

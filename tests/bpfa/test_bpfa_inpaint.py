@@ -258,7 +258,6 @@ def test_overflowed_counts_are_rejected(eds):
          "inpaint_bpfa"),
         (lambda: hs.signals.ComplexSignal2D(np.ones((8, 8), complex)), "inpaint_bpfa",
          TypeError, "complex"),
-        (lambda: hs.signals.Signal2D(np.ones((6, 6))), "inpaint_bpfa", ValueError, "patch"),
     ],
 )
 def test_bad_signals(make, call, error, match):

@@ -18,6 +18,7 @@ import pytest
 
 import hyperspy_cs as cs
 from hyperspy_cs.bpfa import _lazy as _tiling
+from hyperspy_cs.bpfa._patch_size import resolve_patch_size
 
 TILE_RTOL = 1e-6
 FAST = {"n_iter": 6, "burn_in": 3, "n_atoms": 16, "show_progressbar": False}
@@ -91,6 +92,20 @@ def test_nothing_is_read_until_compute(eds):
     assert node.layer_names == [bse.metadata.General.title, "PCA 1", "PCA 2", "PCA 3"]
     # The rebuilt spectra carry the X-ray lines where the map was not measured.
     assert rec.data[~cs.get_mask(sub)].sum(axis=-1).min() > 0
+
+
+def test_a_lazy_image_chooses_its_patch_size_as_in_memory():
+    truth = cs.data.atomic_resolution_image(shape=(1024, 96), lattice_spacing=10.0, seed=0)
+    sub = truth.subsample(0.25, seed=1)
+    lazy, reads = counting(sub, (128, 96))
+    rec = lazy.inpaint_bpfa(seed=4, learning_positions=1024, **FAST)
+    # Only the chunks of the central 512 rows are read, to look for a lattice.
+    assert rec._lazy and len(reads) == 4
+    node = rec.metadata.Reconstruction
+    expected = resolve_patch_size("auto", None, cs.get_mask(sub)[None],
+                                  data=sub.data[None, ..., None])
+    assert (node.parameters.patch_size, node.patch_size_reason) == expected
+    assert node.patch_size_reason.startswith("crystal")
 
 
 def test_dictionary_before_compute_runs_the_learning_pass_once(eds):
