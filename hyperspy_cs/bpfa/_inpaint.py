@@ -290,11 +290,12 @@ def inpaint_bpfa(
     lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
     atoms = _dictionary_atoms(dictionary)
-    patch_size, patch_reason = resolve_patch_size(
-        patch_size, atoms, observed, data=_scan.to_canonical(signal.data, layout))
     engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
                                      burn_in=burn_in, step=step,
                                      learn_dictionary=learn_dictionary, uncertainty=uncertainty)
+    # Last of the checks: "auto" reads the image's central window.
+    patch_size, patch_reason = resolve_patch_size(
+        patch_size, atoms, observed, data=_scan.to_canonical(signal.data, layout))
     uncertainty = engine_options["uncertainty"]
     names = [signal.metadata.get_item("General.title", "") or "image"]
     if lazy:
