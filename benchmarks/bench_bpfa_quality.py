@@ -40,10 +40,9 @@ import time
 
 import hyperspy.api as hs
 import numpy as np
-from skimage import data as skdata
-from skimage import transform
 
 import hyperspy_cs as cs
+from bench_low_sampling import load as load_image  # the same images, cropped and scaled alike
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
@@ -81,9 +80,7 @@ def mean_of(value):
 
 def camera():
     print("camera 256 x 256, 20 % random, 8 x 8 patches")
-    image = transform.resize(skdata.camera().astype(float), (256, 256), anti_aliasing=True)
-    image = (image - image.min()) / (image.max() - image.min())
-    s = hs.signals.Signal2D(image)
+    s = load_image("camera")
     sub = s.subsample(0.2, "random", seed=0)
     nearest = cs.inpaint(sub, method="nearest")
     for sweeps in ({}, {"n_iter": 150, "burn_in": 120}):
@@ -97,12 +94,7 @@ def camera():
 
 def srtio3():
     print("SrTiO3 ADF, 256 x 256 crop, random sampling")
-    s = hs.load(DATA / "SrTiO3_ADF_cropped.hdf5", file_format="HSPY")
-    n_cols, n_rows = s.axes_manager.signal_shape
-    top, left = (n_rows - 256) // 2, (n_cols - 256) // 2
-    s = s.isig[left:left + 256, top:top + 256]
-    s.change_dtype("float64")
-    s.data = (s.data - s.data.min()) / (s.data.max() - s.data.min())
+    s = load_image("srtio3")
     for fraction, b in PATCH_SIZE.items():
         sub = s.subsample(fraction, "random", seed=0)
         cubic = cs.psnr(s, cs.inpaint(sub, method="cubic"), data_range=1.0)
