@@ -21,7 +21,8 @@ Images (``--images``):
     The SiO2 HAADF image (``tests/data``), 128 x 128 (not periodic).
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_low_sampling.py [--images ...]
-[--patterns ...] [--fractions ...] [--seed S]``. All of it (4 images, 3 patterns, 4
+[--patterns ...] [--fractions ...] [--seed S] [--patch-sizes B ...]``; ``--patch-sizes``
+adds BPFA at those fixed sizes to every row (how the automatic rule was chosen). All of it (4 images, 3 patterns, 4
 fractions) takes about two hours on 2 idle cores; one pattern about 40 minutes.
 Absolute times are only comparable within one run (this machine's speed varies).
 Writes nothing: the figures are printed, for pasting into a closing note.
@@ -86,7 +87,15 @@ def target(name, fraction, gain, below_biharmonic):
     return f"{'met' if gain >= wanted else 'NOT met'} (>= +{wanted:.0f} dB)"
 
 
-def run(name, patterns, fractions, classical, seed):
+def bpfa_psnr(full, sub, patch_size, seed):
+    """PSNR of ``inpaint_bpfa`` at ``patch_size``, its time (s) and the result."""
+    start = time.perf_counter()
+    rec = cs.inpaint_bpfa(sub, patch_size=patch_size, seed=seed, show_progressbar=False)
+    seconds = time.perf_counter() - start
+    return cs.psnr(full, rec, data_range=1.0), seconds, rec
+
+
+def run(name, patterns, fractions, classical, seed, patch_sizes=()):
     full = load(name)
     shape = full.axes_manager.signal_shape[::-1]
     print(f"{name} {shape[0]} x {shape[1]}" + (" (crystal)" if name in CRYSTALS else ""),
@@ -98,24 +107,22 @@ def run(name, patterns, fractions, classical, seed):
             scores = {method: cs.psnr(full, cs.inpaint(sub, method=method), data_range=1.0)
                       for method in ("cubic", "biharmonic", *classical)}
             best = max(classical, key=scores.get) if classical else None
-            start = time.perf_counter()
-            small = cs.psnr(full, cs.inpaint_bpfa(sub, patch_size=8, seed=seed,
-                                                  show_progressbar=False), data_range=1.0)
-            small_seconds = time.perf_counter() - start
-            start = time.perf_counter()
-            rec = cs.inpaint_bpfa(sub, seed=seed, show_progressbar=False)
-            seconds = time.perf_counter() - start
-            bpfa = cs.psnr(full, rec, data_range=1.0)
+            small, small_seconds, _ = bpfa_psnr(full, sub, 8, seed)
+            bpfa, seconds, rec = bpfa_psnr(full, sub, "auto", seed)
             reference = max(scores["cubic"], scores["biharmonic"])
             gain = bpfa - reference
             other = f"  {best} {scores[best]:6.2f}" if best else ""
+            sizes = ""
+            for b in patch_sizes:
+                value, b_seconds, _ = bpfa_psnr(full, sub, b, seed)
+                sizes += f"  {b} px {value:6.2f} ({b_seconds:3.0f} s)"
             print(f"  {pattern:<9s} {achieved:6.1%}  cubic {scores['cubic']:6.2f}  "
                   f"biharmonic {scores['biharmonic']:6.2f}{other}  "
                   f"8 px {small:6.2f}  "
                   f"BPFA {bpfa:6.2f} (b={rec.metadata.Reconstruction.parameters.patch_size}, "
                   f"{seconds / small_seconds:3.1f}x the time of 8 px, {seconds:3.0f} s)  "
                   f"{gain:+5.2f} dB  "
-                  f"{target(name, fraction, gain, bpfa < scores['biharmonic'])}", flush=True)
+                  f"{target(name, fraction, gain, bpfa < scores['biharmonic'])}{sizes}", flush=True)
 
 
 def main(argv=None):
@@ -126,11 +133,13 @@ def main(argv=None):
     parser.add_argument("--classical", nargs="*", default=["nonlocal", "fourier_lowpass"],
                         help="other classical methods, of which the best is printed")
     parser.add_argument("--seed", type=int, default=0, help="seed of the masks and of BPFA")
+    parser.add_argument("--patch-sizes", nargs="*", type=int, default=[], metavar="B",
+                        help="also print BPFA at these patch sizes (PSNR and seconds)")
     args = parser.parse_args(argv)
     if any(not 0 < f <= 1 for f in args.fractions):
         parser.error(f"--fractions: expected values in (0, 1], got {args.fractions}")
     for name in args.images:
-        run(name, args.patterns, args.fractions, args.classical, args.seed)
+        run(name, args.patterns, args.fractions, args.classical, args.seed, args.patch_sizes)
 
 
 if __name__ == "__main__":

@@ -7,7 +7,8 @@ more than an eighth of the scan's shorter side (a small scan has too few patches
 learn large atoms from).
 
 Measured on 256 x 256 images at 2-25 % random sampling (PSNR against the full
-image, seed 0, against biharmonic interpolation; ``benchmarks/bench_low_sampling.py``):
+image, seed 0, against biharmonic interpolation; ``benchmarks/bench_low_sampling.py
+--patterns random --patch-sizes 11 16 20 24`` prints every figure below):
 every image gains from larger patches as the fraction drops, crystals most, while
 the time of a call grows about as ``b * b`` at a given fraction (at 5 %, 16 px
 patches take 2.7 times and 20 px patches 5.1-6.8 times as long as 8 px ones):
@@ -35,8 +36,9 @@ from .._validate import check_positive_int
 #: ``(visited, smallest)`` per kind of data: the visited pixels a patch should hold
 #: and the side at high fractions. Spectrum images without a guide code PCA or line
 #: layers, each summing many channels: on the SiO2 EDS map at 10 % (C, O and Si
-#: line maps against the other half of the counts) 11 px patches score 22.69 dB and
-#: 16 px ones the same, in twice the time.
+#: line maps against the other half of the counts,
+#: ``bench_bpfa_quality.py sio2 --sio2-patch-size B``) 11 px patches score 22.69 dB
+#: and 16 px ones the same, in twice the time.
 RULES = {"image": (12, 8), "crystal": (24, 8), "spectrum_image": (12, 6)}
 LARGEST = 20
 # The lattice test reads at most this central window of the scan, so that a lazy
