@@ -165,15 +165,20 @@ def with_guide(maps, observed, guide, guide_weights):
         Where they were measured.
     guide : numpy.ndarray, shape (..., 1), or None
     guide_weights : sequence of float
-        The guide's likelihood weight (empty without a guide).
+        The guide's likelihood weight relative to the other layers, which then share
+        one noise precision; empty (always without a guide) for a noise precision
+        learned per layer.
 
     Returns
     -------
-    maps, layer_observed, layer_weights : numpy.ndarray
-        Shapes ``(..., N)``, ``(..., N)`` and ``(N,)`` with ``N = L`` plus the guide.
+    maps, layer_observed : numpy.ndarray
+        Shapes ``(..., N)`` and ``(..., N)`` with ``N = L`` plus the guide.
+    layer_weights : numpy.ndarray, shape (N,), or None
+        The engine's ``layer_weights``: None for learned per-layer precisions.
     """
     layer_observed = np.repeat(observed[..., None], maps.shape[-1], axis=-1)
-    weights = np.concatenate([guide_weights, np.ones(maps.shape[-1])])
+    weights = (np.concatenate([guide_weights, np.ones(maps.shape[-1])])
+               if len(guide_weights) else None)
     if guide is None:
         return maps, layer_observed, weights
     return (np.concatenate([guide, maps], axis=-1),

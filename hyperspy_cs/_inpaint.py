@@ -124,10 +124,11 @@ def inpaint(signal, method="cubic", *, mask=None, layers="auto", seed=None, lazy
         result = function(data, observed, **kwargs)
         extra = {}
     else:
-        layer_set = spectral_layers(signal, data, observed, layers=layers)
+        layer_set = spectral_layers(signal, data, observed, layers=layers, seed=recorded_seed)
         maps = function(layer_set.maps_of(data, observed), observed, **kwargs)
         result = layer_set.rebuild(maps)
-        extra = {"layer_names": layer_set.names, "layer_kind": layer_set.kind}
+        extra = {"layer_names": layer_set.names, "layer_kind": layer_set.kind,
+                 "layers_reason": layer_set.reason}
     extra.update(runtime=time.perf_counter() - start, seed=recorded_seed)
     parameters = {**options, "layers": str(layers)} if layout.kind != "image" else dict(options)
     return output_signal(signal, layout, result, method=method, parameters=parameters,

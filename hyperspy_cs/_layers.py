@@ -15,10 +15,29 @@ is solved from its normal equations. Moments add up over blocks, so a map larger
 than memory gets them in one streaming pass (:mod:`hyperspy_cs.bpfa._lazy`) and is
 fitted exactly as if it were in memory. Both directions are linear, so a fitted
 :class:`SpectralLayers` maps any block of spectra to layers and back on its own.
+
+**How many layers, for counts** (``layers="auto"`` on integer counts). The
+Marchenko-Pastur edge of Poisson-scaled PCA assumes Gaussian noise; sparse counts
+(a few per spectrum over thousands of channels) are not, and the edge keeps noise
+components or drops signal erratically (16, the cap, on the FePt map at 8 counts
+per pixel; 1 on the granite map at 300). Instead the sampled counts are split in
+two independent halves ``A`` and ``B`` by binomial thinning, the components ``v_j``
+are fitted on ``A``, and ``c_j = v_j^T Cov(A, B) v_j``, the variance along ``v_j``
+that the halves share, is the signal: the noise of independent halves does not
+correlate. Along ``v_j``, ``A``'s variance ``lambda_j`` is signal plus noise; in the
+full data the signal counts four times and the noise twice, so the component
+carries more signal than noise there when ``c_j > lambda_j / 3``, and those are
+kept. When the kept components carry less than half the shared variance
+``trace Cov(A, B)`` (the signal is spread over many weak directions, as in a
+many-phase rock at a few counts per pixel) and the X-ray lines are known, the
+layers are the line maps instead, which sum the counts of each line. Measured by
+``benchmarks/bench_counts.py``; the rule and the figures it saw are in the user
+guide.
 """
 
 import numbers
-from dataclasses import dataclass
+import warnings
+from dataclasses import dataclass, replace
 
 import numpy as np
 import scipy.linalg
@@ -26,10 +45,18 @@ import scipy.linalg
 from ._metadata import is_count_data
 from ._reconstruct import eager_class
 
-__all__ = ["SpectralLayers", "LayerSpec", "layer_spec", "spectral_moments", "fit_layers",
-           "spectral_layers", "check_counts"]
+__all__ = ["SpectralLayers", "LayerSpec", "layer_spec", "spectral_moments", "full_moments",
+           "fit_layers", "split_rng", "spectral_layers", "check_counts"]
 
 MAX_PCA_LAYERS = 16
+# Count data (see the module docstring): a component is kept when its variance
+# shared by two halves exceeds this share of one half's variance along it...
+_SIGNAL_OVER_NOISE = 1.0 / 3.0
+# ... and line maps replace the kept components when they carry less than this
+# share of the variance the halves share.
+_LINES_BELOW = 0.5
+# Least mean count per channel in the Poisson scaling (empty channels).
+_MEAN_FLOOR = 1e-3
 # Spectra converted to float64 at once (4 MiB at 512 channels): a tile of integer
 # counts never exists in float64 all at once.
 _ROWS = 1024
@@ -49,12 +76,15 @@ class SpectralLayers:
         ``"pca"`` or ``"lines"``.
     projection : numpy.ndarray, shape (E + 1, L)
         ``layers = [1, spectrum] @ projection``.
+    reason : str
+        How the layers were chosen, for ``metadata.Reconstruction.layers_reason``.
     """
 
     names: list
     rebuild_matrix: np.ndarray
     kind: str
     projection: np.ndarray
+    reason: str = ""
 
     def rebuild(self, maps, *, dtype=np.float32):
         """Spectra ``(..., E)`` from layer maps ``(..., L)``."""
@@ -86,15 +116,18 @@ class LayerSpec:
     kind: str
     n_components: object  # "auto" or an int (PCA)
     counts: bool  # Poisson-scaled PCA
-    line_weights: np.ndarray | None = None  # (E, L) for "lines"
+    line_weights: np.ndarray | None = None  # (E, L) for "lines", or known lines with "auto"
     line_names: tuple = ()
+    split: bool = False  # "auto" on integer counts: chosen from two halves of the counts
 
     @property
     def max_layers(self):
         """The most layers the fit can give."""
         if self.kind == "lines":
             return len(self.line_names)
-        return MAX_PCA_LAYERS if self.n_components == "auto" else self.n_components
+        if self.n_components == "auto":
+            return max(MAX_PCA_LAYERS, len(self.line_names))
+        return self.n_components
 
     @property
     def names(self):
@@ -116,10 +149,14 @@ def layer_spec(signal, layers="auto"):
     signal : hyperspy.signal.BaseSignal
         The spectrum image (its signal type and X-ray lines; its data are not read).
     layers : {"auto", "pca", "lines"} or int
-        ``"pca"`` (alias ``"auto"``): PCA scores of the sampled spectra (Poisson
-        scaled for counts), as many as stand above the noise (at most 16); an
-        int asks for that many components. ``"lines"``: X-ray line intensities
-        from ``metadata.Sample.xray_lines`` (exspy ``get_lines_intensity``).
+        ``"auto"``: PCA scores of the sampled spectra (Poisson scaled for counts),
+        as many as stand above the noise (at most 16); for integer counts, those
+        that carry more signal than noise between two halves of the counts, or
+        the X-ray line maps when those components miss most of the signal and
+        the lines are known (see the module docstring). ``"pca"``: the same, never
+        line maps. An int asks for that many components. ``"lines"``: X-ray line
+        intensities from ``metadata.Sample.xray_lines`` (exspy
+        ``get_lines_intensity``).
 
     Returns
     -------
@@ -127,55 +164,109 @@ def layer_spec(signal, layers="auto"):
     """
     n_channels = signal.axes_manager.signal_axes[0].size
     counts = is_count_data(signal)
+    split = counts and signal.data.dtype.kind in "iu"
     if isinstance(layers, numbers.Integral) and not isinstance(layers, bool):
         if not 1 <= layers <= n_channels:
             raise ValueError(
                 f"layers: expected between 1 and {n_channels} PCA components, got {layers}"
             )
         return LayerSpec("pca", int(layers), counts)
+    if isinstance(layers, str) and layers == "auto" and counts and _has_lines(signal):
+        weights, names = _line_windows(signal)
+        return LayerSpec("pca", "auto", counts, weights, tuple(names), split=split)
     if isinstance(layers, str) and layers in ("auto", "pca"):
-        return LayerSpec("pca", "auto", counts)
+        return LayerSpec("pca", "auto", counts, split=split)
     if isinstance(layers, str) and layers == "lines":
         weights, names = _line_windows(signal)
         return LayerSpec("lines", None, counts, weights, tuple(names))
     raise ValueError(f'layers: expected "auto", "pca", "lines" or an int, got {layers!r}')
 
 
-def spectral_moments(spectra):
+def spectral_moments(spectra, *, split_rng=None):
     """``M = sum [1, x]^T [1, x]`` over spectra ``(n, E)``: shape ``(E + 1, E + 1)``, float64.
 
     ``M[0, 0]`` is the count, ``M[0, 1:]`` the sum, ``M[1:, 1:]`` the sum of
     outer products. Moments of blocks add up.
+
+    With ``split_rng`` (a numpy Generator; integer counts only) the counts are
+    split by binomial thinning into halves ``a ~ Binomial(x, 1/2)`` and
+    ``b = x - a``, and the result is ``(3, E + 1, E + 1)``: the moments
+    ``sum [1, a]^T [1, a]``, ``sum [1, a]^T [1, b]`` and ``sum [1, b]^T [1, b]``, from
+    which :func:`fit_layers` chooses the number of layers (:func:`full_moments`
+    gives back ``M``).
     """
     spectra = np.asarray(spectra)
     flat = spectra.reshape(-1, spectra.shape[-1])
-    moments = np.zeros((flat.shape[1] + 1,) * 2)
+    size = flat.shape[1] + 1
+    moments = np.zeros((size, size) if split_rng is None else (3, size, size))
     for start in range(0, flat.shape[0], _ROWS):
-        rows = flat[start:start + _ROWS].astype(np.float64)
-        augmented = np.hstack([np.ones((rows.shape[0], 1)), rows])
-        moments += augmented.T @ augmented
+        rows = flat[start:start + _ROWS]
+        ones = np.ones((rows.shape[0], 1))
+        if split_rng is None:
+            augmented = np.hstack([ones, rows.astype(np.float64)])
+            moments += augmented.T @ augmented
+            continue
+        a = split_rng.binomial(rows.astype(np.int64), 0.5)
+        a, b = (np.hstack([ones, half.astype(np.float64)]) for half in (a, rows - a))
+        moments += np.stack([a.T @ a, a.T @ b, b.T @ b])
     return moments
 
 
-def _pca_projection(moments, spec):
+def full_moments(moments):
+    """The moments ``M`` of the spectra from :func:`spectral_moments` (split or not)."""
+    if moments.ndim == 2:
+        return moments
+    aa, ab, bb = moments
+    full = aa + ab + ab.T + bb
+    # [1, a + b] has one constant column, not two: the count and sums are those of a.
+    full[0, 0] = aa[0, 0]
+    full[0, 1:] = full[1:, 0] = aa[0, 1:] + ab[0, 1:]
+    return full
+
+
+def _covariance(moments):
+    """Mean ``(E,)`` and covariance ``(E, E)`` of the spectra with moments ``M``."""
+    n = moments[0, 0]
+    mean = moments[0, 1:] / n
+    return mean, (moments[1:, 1:] - n * np.outer(mean, mean)) / max(n - 1, 1)
+
+
+def _shared_signal(split, k_max):
+    """Components that carry more signal than noise, from two halves of the counts.
+
+    Returns the number kept and the share of the variance the halves share
+    (``trace Cov(A, B)``) that they carry (module docstring).
+    """
+    aa, ab, _ = split
+    n = aa[0, 0]
+    mean_a, cov_a = _covariance(aa)
+    mean_b = ab[0, 1:] / n
+    cross = (ab[1:, 1:] - n * np.outer(mean_a, mean_b)) / max(n - 1, 1)
+    weights = 1.0 / np.sqrt(np.maximum(mean_a, _MEAN_FLOOR))
+    scale = np.outer(weights, weights)
+    cov_a, cross = cov_a * scale, 0.5 * (cross + cross.T) * scale
+    n_channels = cov_a.shape[0]
+    variance, vectors = scipy.linalg.eigh(cov_a, subset_by_index=[n_channels - k_max,
+                                                                  n_channels - 1])
+    shared = np.einsum("ej,ef,fj->j", vectors, cross, vectors)
+    kept = shared > _SIGNAL_OVER_NOISE * variance
+    total = np.trace(cross)
+    return int(kept.sum()), float(shared[kept].sum() / total) if total > 0 else 0.0
+
+
+def _pca_projection(moments, n_components, counts):
     """Projection ``(E + 1, L)`` onto the leading principal components.
 
     Poisson counts are scaled by ``1 / sqrt(mean spectrum)``, which makes the noise
-    variance 1 in every channel, so components whose variance exceeds the
-    Marchenko-Pastur edge ``(1 + sqrt(E / n))**2`` of pure noise carry signal
-    (``"auto"``). Each component's sign makes its largest loading positive.
+    variance 1 in every channel. ``n_components="auto"`` keeps the components whose
+    variance exceeds the Marchenko-Pastur edge ``(1 + sqrt(E / n))**2`` of pure
+    noise. Each component's sign makes its largest loading positive.
     """
     n, n_channels = moments[0, 0], moments.shape[0] - 1
-    mean = moments[0, 1:] / n
-    covariance = (moments[1:, 1:] - n * np.outer(mean, mean)) / max(n - 1, 1)
-    weights = 1.0 / np.sqrt(np.maximum(mean, 1e-3)) if spec.counts else np.ones(n_channels)
-    auto = spec.n_components == "auto"
-    if n < 2:
-        raise ValueError(
-            f"layers: PCA layers need at least 2 sampled spectra, got {int(n)}; sample more "
-            'positions, or use layers="lines" (X-ray lines need no fit)'
-        )
-    k_max = min(MAX_PCA_LAYERS, int(n) - 1, n_channels) if auto else spec.n_components
+    mean, covariance = _covariance(moments)
+    weights = 1.0 / np.sqrt(np.maximum(mean, _MEAN_FLOOR)) if counts else np.ones(n_channels)
+    auto = n_components == "auto"
+    k_max = min(MAX_PCA_LAYERS, int(n) - 1, n_channels) if auto else n_components
     if k_max > n - 1:
         raise ValueError(
             f"layers: {int(n)} sampled spectra support at most {int(n) - 1} PCA "
@@ -193,14 +284,53 @@ def _pca_projection(moments, spec):
     return np.vstack([-((mean * weights) @ basis), weights[:, None] * basis])
 
 
+def _choose_layers(spec, moments):
+    """What ``spec`` fits on these moments: ``(kind, n_components, reason)``."""
+    n = int(moments[..., 0, 0].flat[0])
+    if spec.kind == "lines":
+        return "lines", None, "layers=\"lines\": the X-ray line maps"
+    if n < 2:
+        raise ValueError(
+            f"layers: PCA layers need at least 2 sampled spectra, got {n}; sample more "
+            'positions, or use layers="lines" (X-ray lines need no fit)'
+        )
+    if spec.n_components != "auto":
+        return "pca", spec.n_components, f"layers={spec.n_components}: PCA components"
+    if moments.ndim == 2:
+        return "pca", "auto", ("PCA components above the Marchenko-Pastur edge of the "
+                               + ("Poisson-scaled " if spec.counts else "") + "sampled spectra")
+    n_channels = moments.shape[1] - 1
+    k_max = min(2 * MAX_PCA_LAYERS, n - 1, n_channels)
+    n_kept, share = _shared_signal(moments, k_max)
+    found = (f"{n_kept} PCA component(s) carry more signal than noise between two halves "
+             f"of the counts, {share:.0%} of the variance the halves share")
+    if share < _LINES_BELOW and spec.line_names:
+        return "lines", None, f"{found}: the X-ray line maps instead (below {_LINES_BELOW:.0%})"
+    if n_kept > MAX_PCA_LAYERS:
+        warnings.warn(
+            f"layers: {n_kept} PCA components carry more signal than noise; keeping "
+            f"{MAX_PCA_LAYERS}, the most layers=\"auto\" takes. Pass layers={n_kept} to keep "
+            "them all (each layer costs time)", UserWarning, stacklevel=4)
+        return "pca", MAX_PCA_LAYERS, f"{found}: the first {MAX_PCA_LAYERS}"
+    if n_kept == 0:
+        warnings.warn(
+            "layers: no PCA component of the sampled spectra carries more signal than noise "
+            "between two halves of the counts; the reconstruction has one layer and little "
+            "to go on. Known elements help (signal.add_elements([...]) and layers=\"lines\"), "
+            "or more counts per position", UserWarning, stacklevel=4)
+        return "pca", 1, f"{found}: one, the least there is"
+    return "pca", n_kept, found
+
+
 def fit_layers(spec, moments):
     """Fit the layers of ``spec`` from the moments of the sampled spectra.
 
     Parameters
     ----------
     spec : LayerSpec
-    moments : numpy.ndarray, shape (E + 1, E + 1)
-        :func:`spectral_moments` of the sampled spectra (summed over blocks).
+    moments : numpy.ndarray, shape (E + 1, E + 1) or (3, E + 1, E + 1)
+        :func:`spectral_moments` of the sampled spectra (summed over blocks); split
+        in two halves of the counts (``split_rng``) for ``spec.split``.
 
     Returns
     -------
@@ -211,8 +341,10 @@ def fit_layers(spec, moments):
     # summed; sums of squares may exceed the values' bound and still be fine.
     if not np.isfinite(moments).all():
         raise ValueError("signal: NaN or inf at sampled positions")
-    if spec.kind == "pca":
-        projection = _pca_projection(moments, spec)
+    kind, n_components, reason = _choose_layers(spec, moments)
+    moments = full_moments(moments)
+    if kind == "pca":
+        projection = _pca_projection(moments, n_components, spec.counts)
         names = _pca_names(projection.shape[1])
     else:
         projection = np.vstack([np.zeros(len(spec.line_names)), spec.line_weights])
@@ -222,10 +354,15 @@ def fit_layers(spec, moments):
     design = np.column_stack([np.eye(moments.shape[0], 1), projection])
     rebuild_matrix, *_ = np.linalg.lstsq(design.T @ moments @ design,
                                          design.T @ moments[:, 1:], rcond=None)
-    return SpectralLayers(names, rebuild_matrix, spec.kind, projection)
+    return SpectralLayers(names, rebuild_matrix, kind, projection, reason)
 
 
-def spectral_layers(signal, data, observed, *, layers="auto"):
+def split_rng(seed, block=0):
+    """The Generator that splits the counts of block ``block`` (0 for data in memory)."""
+    return np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(block,)))
+
+
+def spectral_layers(signal, data, observed, *, layers="auto", seed=0):
     """Fit the layers of a spectrum image on its observed spectra (in memory).
 
     Parameters
@@ -238,12 +375,21 @@ def spectral_layers(signal, data, observed, *, layers="auto"):
         Measured positions; nothing else is read.
     layers : {"auto", "pca", "lines"} or int
         See :func:`layer_spec`.
+    seed : int
+        Seed of the split of the counts that chooses the number of layers
+        (``layers="auto"`` on integer counts).
 
     Returns
     -------
     SpectralLayers
     """
-    return fit_layers(layer_spec(signal, layers), spectral_moments(data[observed]))
+    spec = layer_spec(signal, layers)
+    sampled = data[observed]
+    if (spec.counts and spec.n_components == "auto" and not spec.split and sampled.size
+            and sampled.min() >= 0 and np.array_equal(sampled, np.round(sampled))):
+        spec = replace(spec, split=True)  # integer-valued floats (a dose simulation): counts
+    rng = split_rng(seed) if spec.split else None
+    return fit_layers(spec, spectral_moments(sampled, split_rng=rng))
 
 
 def check_counts(spectra, dtype):
@@ -255,6 +401,13 @@ def check_counts(spectra, dtype):
             "overflowed or saturated. Re-export the data with a wider integer type, or "
             "mask the affected positions out"
         )
+
+
+def _has_lines(signal):
+    """Whether ``signal`` knows its X-ray lines (EDS with elements or lines set)."""
+    known = signal.metadata.get_item("Sample.xray_lines") or signal.metadata.get_item(
+        "Sample.elements")
+    return known is not None and len(known) > 0 and hasattr(signal, "get_lines_intensity")
 
 
 def _line_windows(signal):

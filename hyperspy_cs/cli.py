@@ -102,6 +102,17 @@ _fraction = _number(maximum=1.0, expected="a number in (0, 1]")
 _positive_float = _number(maximum=math.inf, expected="a positive number")
 
 
+def _guide_weight(text):
+    """``auto`` or a positive number."""
+    if text == "auto":
+        return text
+    try:
+        return _positive_float(text)
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"expected auto or a positive number, got {text!r}") \
+            from None
+
+
 def _integer(minimum):
     """An argparse type for integers ``>= minimum``."""
 
@@ -577,9 +588,10 @@ def build_parser():
                          help="guide image of a spectrum image: auto (the HAADF, BSE... image in "
                               "FILE, else FILE_guide.hspy beside FILE), none, the title of an "
                               "image in FILE, or an image file (default: auto)")
-    inpaint.add_argument("--guide-weight", type=_positive_float, default=1.0, metavar="W",
-                         help="trust in the guide: above 1 more, below 1 less (default: "
-                              "%(default)s)")
+    inpaint.add_argument("--guide-weight", type=_guide_weight, default="auto", metavar="auto|W",
+                         help="trust in the guide: auto learns every layer's noise level, a "
+                              "number ties them, above 1 trusting the guide more, below 1 less "
+                              "(default: %(default)s)")
     inpaint.add_argument("--layers", type=_layers, default="auto",
                          metavar="auto|pca|lines|N",
                          help="spectral layers of a spectrum image: PCA scores (auto, pca, or N "

@@ -118,5 +118,7 @@ def test_with_guide_puts_the_fully_observed_guide_first():
     assert layer_observed[..., 0].all()
     assert np.array_equal(layer_observed[..., 1:], np.stack([observed] * 2, axis=-1))
     assert weights.tolist() == [2.5, 1.0, 1.0]
+    # no weight given: each layer's noise precision is learned (no weights for the engine)
+    assert with_guide(maps, observed, guide, [])[2] is None
     plain, plain_observed, plain_weights = with_guide(maps, observed, None, [])
-    assert plain is maps and plain_observed.shape == maps.shape and plain_weights.tolist() == [1, 1]
+    assert plain is maps and plain_observed.shape == maps.shape and plain_weights is None

@@ -3,7 +3,14 @@ import pytest
 
 import hyperspy_cs as cs
 from hyperspy_cs import _scan
-from hyperspy_cs._layers import layer_spec, spectral_layers, spectral_moments
+from hyperspy_cs._layers import (
+    full_moments,
+    layer_spec,
+    spectral_layers,
+    spectral_moments,
+    split_rng,
+)
+from conftest import load
 
 
 @pytest.fixture(scope="module")
@@ -122,3 +129,83 @@ def test_too_few_sampled_spectra_name_the_fix(eds):
     with pytest.raises(ValueError, match="support at most 1 PCA component"):
         spectral_layers(si, data, observed, layers=3)
     assert spectral_layers(si, data, observed, layers="lines").rebuild_matrix.shape[1] == 256
+
+
+# --- the number of layers of count data -----------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def sio2_counts():
+    """The real SiO2 STEM-EDS map (uint32, about 50 counts per pixel), elements C, O, Si."""
+    si = load("SiO2_EDS_SI.hspy")
+    si.add_elements(["C", "O", "Si"])
+    return si
+
+
+@pytest.fixture(scope="module")
+def granite():
+    """The real granite SEM-EDS map (uint8, about 617 counts per pixel, 11 Ka lines)."""
+    return load("granite_P45_sem.bcf")[-1]
+
+
+def all_positions(si):
+    layout, data = canonical(si)
+    return data, np.ones(data.shape[:3], bool)
+
+
+def thinned(si, counts_per_pixel, seed=0):
+    share = counts_per_pixel / float(si.data.sum(axis=-1, dtype=float).mean())
+    return cs.split_counts(si, fraction=share, seed=seed)[0]
+
+
+def test_split_moments_are_two_halves_of_the_counts(sio2_counts):
+    spectra = sio2_counts.data.reshape(-1, sio2_counts.data.shape[-1])[:2000]
+    split = spectral_moments(spectra, split_rng=split_rng(3))
+    assert np.array_equal(full_moments(split), spectral_moments(spectra))
+    half_a, half_b = split[0, 0, 1:].sum(), split[2, 0, 1:].sum()
+    assert abs(half_a - half_b) < 4 * np.sqrt(spectra.sum())  # binomial(total, 1/2)
+    again = spectral_moments(spectra, split_rng=split_rng(3))
+    assert np.array_equal(split, again)
+
+
+def test_counts_keep_the_components_that_carry_more_signal_than_noise(sio2_counts):
+    """SiO2 spheres on carbon: C, O and Si vary together, so one or two components
+    carry the signal (measured 2 at 50 counts per pixel, 1 at 15); the
+    Marchenko-Pastur rule is no longer what decides."""
+    for counts, expected in ((None, 2), (15, 1)):
+        si = sio2_counts if counts is None else thinned(sio2_counts, counts)
+        layers = spectral_layers(si, *all_positions(si))
+        assert layers.kind == "pca" and len(layers.names) == expected
+        assert "two halves of the counts" in layers.reason
+
+
+def test_a_rock_at_a_few_counts_per_pixel_gets_its_line_maps(granite):
+    """Eleven minerals' lines at 15 counts per pixel over 4096 channels: no component
+    stands out of two halves of the counts (measured 0), the 11 line maps are the
+    layers. At the map's own 617 counts per pixel PCA keeps a few (measured 4)."""
+    low = thinned(granite, 15)
+    layers = spectral_layers(low, *all_positions(low))
+    assert layers.kind == "lines" and layers.names == list(granite.metadata.Sample.xray_lines)
+    assert "line maps instead" in layers.reason
+    full = spectral_layers(granite, *all_positions(granite))
+    assert full.kind == "pca" and 3 <= len(full.names) <= 6
+    assert spectral_layers(low, *all_positions(low), layers="pca").kind == "pca"
+
+
+def test_counts_without_signal_warn_and_keep_one_layer(sio2_counts):
+    rng = np.random.default_rng(0)
+    noise = sio2_counts.deepcopy()
+    noise.data = rng.poisson(0.02, noise.data.shape).astype(np.uint32)
+    del noise.metadata.Sample
+    with pytest.warns(UserWarning, match="no PCA component.*add_elements"):
+        layers = spectral_layers(noise, *all_positions(noise))
+    assert len(layers.names) == 1
+
+
+def test_integer_valued_floats_are_split_like_counts(sio2_counts):
+    si = thinned(sio2_counts, 15)
+    floats = si.deepcopy()
+    floats.change_dtype("float32")
+    a = spectral_layers(si, *all_positions(si))
+    b = spectral_layers(floats, *all_positions(floats))
+    assert a.names == b.names and a.reason == b.reason

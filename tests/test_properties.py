@@ -897,8 +897,9 @@ def add_bpfa_options(call, layout, *, spectrum_image):
     if spectrum_image:
         add_layers(call, layout)
         add_guide(call, layout)
-        call.add("guide_weight", omitted(), ok(st.sampled_from([1.0, 0.5, 3, 1e-3])),
-                 bad(0, -1.0, NAN, INF, "1", None))
+        call.add("guide_weight", omitted(),
+                 ok(st.sampled_from([1.0, 0.5, 3, 1e-3, "auto", None])),
+                 bad(0, -1.0, NAN, INF, "1", "Auto"))
 
 
 def add_dictionary(call, layout, *, spectrum_image):

@@ -1,20 +1,21 @@
 """Where the sampler's arithmetic runs: the backend interface and the CPU backend.
 
 The sampler (``_engine._Sampler``) holds the model's scalars (``pi``, ``gamma_s``,
-``gamma_e``, the tempering) and draws them; everything of the size of the data lives
-in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
+the noise precisions, the tempering) and draws them; everything of the size of the
+data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
 
-``Backend(x0, obs, *, b, dictionary, layer_weights, prior_prec, key, origin)``
+``Backend(x0, obs, *, b, dictionary, prior_prec, key, origin)``
     Takes the normalised data ``(F, H, W, L)`` (0 where unobserved), the mask,
-    the patch side, the initial dictionary ``(K, P)`` float32, the per-layer noise
-    weights, the prior precision of one atom layer ``(b*b, b*b)``, the 64-bit run
-    key and the global ``(row, col)`` of the first patch.
-``codes(logit_pi, gamma_s, gamma_e, sweep)``
-    Draws every patch's codes given the dictionary; returns the patches using each
-    atom ``(K,)`` int64, their sum of squared codes ``(K,)`` float64, and the
-    weighted squared residual of the observed entries (float).
-``atoms(gamma_e, sweep)``
-    Draws the dictionary given the codes.
+    the patch side, the initial dictionary ``(K, P)`` float32, the prior precision
+    of one atom layer ``(b*b, b*b)``, the 64-bit run key and the global
+    ``(row, col)`` of the first patch.
+``codes(logit_pi, gamma_s, precision, sweep)``
+    Draws every patch's codes given the dictionary and the noise precision of each
+    layer ``(L,)``; returns the patches using each atom ``(K,)`` int64, their sum of
+    squared codes ``(K,)`` float64, and the squared residual of the observed
+    entries of each layer ``(L,)`` float64.
+``atoms(precision, sweep)``
+    Draws the dictionary given the codes and the noise precision of each layer.
 ``estimate(trim, out)``
     Writes the robust average of the patch estimates into ``out`` ``(F, H, W * L)``
     float64 (host memory).
@@ -41,15 +42,13 @@ class CPUBackend:
 
     name = "cpu"
 
-    def __init__(self, x0, obs, *, b, dictionary, layer_weights, prior_prec, key, origin):
+    def __init__(self, x0, obs, *, b, dictionary, prior_prec, key, origin):
         F, H, W, L = obs.shape
         self.b, self.L = b, L
         self.nr, self.nc = H - b + 1, W - b + 1
         self.n_patches = F * self.nr * self.nc
         K, P = dictionary.shape
         self.key = np.uint64(key)
-        self.wl = np.asarray(layer_weights, dtype=np.float64)
-        self.wl32 = self.wl.astype(np.float32)
         self.n_atoms = K
         self.mask = obs.reshape(F, H, W * L).astype(np.float32)
         self.x = x0.astype(np.float32).reshape(F, H, W * L)
@@ -65,7 +64,7 @@ class CPUBackend:
         n_chunks = (self.n_patches + _kern.CHUNK - 1) // _kern.CHUNK
         self._n_on = np.zeros((n_chunks, K), np.int64)
         self._ss_on = np.zeros((n_chunks, K))
-        self._sse = np.zeros(n_chunks)
+        self._sse = np.zeros((n_chunks, L))
         self._n_act = np.zeros(self.n_patches, np.int64)
         self._compressed = None
         self._Y = None  # patch estimates, allocated by the first estimate
@@ -116,17 +115,19 @@ class CPUBackend:
         self._slot_state = slot_of.ravel(), slot_ptr, np.concatenate(patches).astype(np.int64)
         return self._slot_state
 
-    def codes(self, logit_pi, gamma_s, gamma_e, sweep):
+    def codes(self, logit_pi, gamma_s, precision, sweep):
         K = self.ZS.shape[1]
         padded = np.full(K, -np.inf, np.float32)
         padded[:self.n_atoms] = logit_pi
-        _kern.code_sweep(self.x, self.mask, self.ZS, self.Db, self.wl32, self.keys,
-                         np.uint64(2 * K * sweep), padded, gamma_s, gamma_e, self.b, self.L,
-                         self.nr, self.nc, self._n_on, self._ss_on, self._sse, self._n_act)
+        gamma_e, weights = _factored(precision)
+        _kern.code_sweep(self.x, self.mask, self.ZS, self.Db, weights.astype(np.float32),
+                         self.keys, np.uint64(2 * K * sweep), padded, gamma_s, gamma_e, self.b,
+                         self.L, self.nr, self.nc, self._n_on, self._ss_on, self._sse,
+                         self._n_act)
         self._compressed = None
         n_on = self._n_on.sum(axis=0)[:self.n_atoms]
         self.used = n_on > 0
-        return n_on, self._ss_on.sum(axis=0)[:self.n_atoms], float(self._sse.sum())
+        return n_on, self._ss_on.sum(axis=0)[:self.n_atoms], self._sse.sum(axis=0)
 
     def _codes(self):
         """The compressed codes of the current sweep (built once per sweep)."""
@@ -139,7 +140,8 @@ class CPUBackend:
             self._compressed = (ptr, idx, val)
         return self._compressed
 
-    def atoms(self, gamma_e, sweep):
+    def atoms(self, precision, sweep):
+        gamma_e, weights = _factored(precision)
         _, P, _ = self.Db.shape
         K = self.ZS.shape[1]
         L = self.L
@@ -158,14 +160,14 @@ class CPUBackend:
         unused = np.flatnonzero(~self.used)
         if unused.size:
             _kern.draw_atoms(G, B, slot_of, self.Db, unused, prior_chol, True, gamma_e,
-                             self.wl, self.key, counter)
+                             weights, self.key, counter)
         used = np.flatnonzero(self.used)
         for start in range(0, used.size, batch):
             atoms = used[start:start + batch]
-            _kern.atom_factors(G, slot_of, atoms, self.prior_prec, gamma_e, self.wl,
+            _kern.atom_factors(G, slot_of, atoms, self.prior_prec, gamma_e, weights,
                                chol[:atoms.size])
             _kern.draw_atoms(G, B, slot_of, self.Db, atoms, chol, False, gamma_e,
-                             self.wl, self.key, counter)
+                             weights, self.key, counter)
 
     def estimate(self, trim, out):
         ptr, idx, val = self._codes()
@@ -173,6 +175,13 @@ class CPUBackend:
             self._Y = np.empty((self.n_patches, self.Db.shape[1]), np.float32)
         _kern.patch_estimates(ptr, idx, val, self.dictionary, self._Y)
         _kern.aggregate_patches(self._Y, self.b, self.L, self.nr, self.nc, trim, out)
+
+
+def _factored(precision):
+    """``precision`` ``(L,)`` as the kernels take it: the first layer's, and each layer's
+    ratio to it, so that a single layer runs exactly the arithmetic of one scalar."""
+    precision = np.asarray(precision, dtype=np.float64)
+    return float(precision[0]), precision / precision[0]
 
 
 BACKENDS = {"cpu": CPUBackend}

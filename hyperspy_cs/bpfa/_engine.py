@@ -5,10 +5,12 @@ Model (Zhou et al., IEEE Trans. Image Process. 21, 130 (2012); notation of SPEC.
 Every overlapping ``b x b x L`` patch ``x_i`` (``P = b*b*L`` entries) of every frame is
 
     x_i = D (z_i * s_i) + e_i,   z_ik ~ Bernoulli(pi_k),  pi_k ~ Beta(a0/K, b0 (K-1)/K),
-    s_ik ~ N(0, 1/gamma_s),      e_ip ~ N(0, 1/(gamma_e w_l(p)))  on observed entries,
-    gamma_s ~ Gamma(c0, d0),     gamma_e ~ Gamma(e0, f0),
+    s_ik ~ N(0, 1/gamma_s),      e_ip ~ N(0, 1/gamma_l(p))  on observed entries,
+    gamma_s ~ Gamma(c0, d0),     gamma_l ~ Gamma(e0, f0),
 
-with ``w_l`` the per-layer noise-precision weights (``layer_weights``). A sweep draws,
+with a noise precision ``gamma_l`` per layer ``l``. By default each layer's is
+learned on its own; with ``layer_weights`` ``w_l`` they are tied,
+``gamma_l = gamma_e w_l`` with one ``gamma_e ~ Gamma(e0, f0)``. A sweep draws,
 in this order (a systematic-scan Gibbs sampler):
 
 1. the codes of every patch given the dictionary, patch by patch (patches are
@@ -16,8 +18,8 @@ in this order (a systematic-scan Gibbs sampler):
    ``z_ik`` with ``s_ik`` integrated out, then ``s_ik``, while the patch's observed
    entries sit in cache. The work follows the observed entries only (a tenth of
    the patch at 10 % sampling), not ``b*b*N``;
-2. ``pi`` and ``gamma_s`` given the codes, ``gamma_e`` given the codes and the
-   dictionary (the residual of step 1);
+2. ``pi`` and ``gamma_s`` given the codes, the noise precisions given the codes
+   and the dictionary (the residual of each layer in step 1);
 3. the atoms in turn given the codes, from the sufficient statistics
    ``G_p = sum_i m_ip zs_i zs_i^T`` and ``B_p = sum_i m_ip x_ip zs_i`` of each
    patch entry ``p`` (accumulated once per sweep; the conditional of ``d_k`` needs
@@ -57,9 +59,17 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
 - **Hyper-priors** ``a0 = b0 = 1``, ``c0 = d0 = e0 = f0 = 1e-6`` (vague; the noise
   level and the sparsity are learned). Growing the patch set in rounds, as in
   Zhou's code, made the first rounds over-fit (-0.6 dB here) and is not used.
+- **A noise precision per layer.** The layers of a spectrum image differ in noise
+  by orders of magnitude: a BSE/HAADF guide is nearly noise-free, a layer of a few
+  counts per pixel is mostly noise. With one shared precision the pooled residual
+  makes the guide look noisy and the count layer clean, and the chain fits the
+  count noise: at 0.7 counts per pixel the SiO2 map's C, O and Si maps came out
+  worse with its HAADF guide than without (``benchmarks/bench_counts.py``). Each
+  layer's own precision, from its own residual, trusts each layer as much as its
+  data deserve; for one layer it is the scalar model.
 - **Normalisation.** Per layer, from the observed entries only:
-  ``x_norm = (x - mean) / std``, so that one ``gamma_e`` serves all layers and a
-  dictionary transfers between images. A layer whose observed values are all equal
+  ``x_norm = (x - mean) / std``, so that the priors are in the same units for all
+  layers and a dictionary transfers between images. A layer whose observed values are all equal
   is constant: its scale is 0 (its normalised values, divided by 1, are 0), so its
   reconstruction is exactly that value, with std and noise std 0.
 
@@ -116,15 +126,18 @@ class BPFAResult:
         Final dictionary, in the engine's normalised units.
     pi : numpy.ndarray, float64, shape (K,)
         Final atom usage probabilities.
-    gamma_e, gamma_s : float
-        Final noise and coefficient precisions (normalised units).
+    gamma_e : numpy.ndarray, float64, shape (N,)
+        Final noise precision of each layer, before ``layer_weights`` (normalised
+        units): the layer's precision is ``gamma_e * layer_weights``.
+    gamma_s : float
+        Final coefficient precision (normalised units).
     noise_std : numpy.ndarray, float64, shape (N,)
         Estimated noise standard deviation per layer in input units,
         ``layer_scale / sqrt(gamma_e * layer_weights)``.
     atoms_used : int
         Atoms used by at least 0.1 % of the patches (and at least one) in the last sweep.
     trace : dict of numpy.ndarray
-        One value per sweep: ``"gamma_e"``, ``"gamma_s"``, ``"loglik"`` (Gaussian
+        One value per sweep: ``"gamma_e"`` (``(n_iter, N)``), ``"gamma_s"``, ``"loglik"`` (Gaussian
         log-likelihood of the observed patch entries) and ``"n_active"`` (mean number
         of atoms used per patch).
     layer_offset, layer_scale : numpy.ndarray, float64, shape (N,)
@@ -137,7 +150,7 @@ class BPFAResult:
     std: np.ndarray | None
     dictionary: np.ndarray
     pi: np.ndarray
-    gamma_e: float
+    gamma_e: np.ndarray
     gamma_s: float
     noise_std: np.ndarray
     atoms_used: int
@@ -190,11 +203,13 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     learn_dictionary : bool
         False: sparse coding with the given ``dictionary`` only (much faster).
     fixed_hyper : dict, optional
-        Any of ``"pi"`` (shape (K,), values in [0, 1]), ``"gamma_s"``, ``"gamma_e"``
-        (positive) to hold fixed instead of sampling.
+        Any of ``"pi"`` (shape (K,), values in [0, 1]), ``"gamma_s"`` (positive),
+        ``"gamma_e"`` (positive, one value or one per layer) to hold fixed instead of
+        sampling.
     layer_weights : array_like, shape (N,), optional
-        Multipliers of the noise precision per layer (e.g. a guide layer's weight);
-        default ones.
+        Ties the layers' noise precisions: layer ``l``'s is ``gamma_e * w_l`` with
+        one shared ``gamma_e`` (e.g. a guide trusted ``w`` times as much as the
+        other layers). Default: each layer's precision is learned on its own.
     origin : tuple of int
         Global (row, col) of ``data[:, 0, 0]`` when ``data`` is a tile of a larger
         scan: random numbers are keyed on global patch coordinates.
@@ -241,6 +256,7 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     n_iter, burn_in = resolve_sweeps(n_iter, burn_in)
     step = check_positive_int(step, name="step", minimum=1)
     wl = _check_layer_vector(layer_weights, L, "layer_weights", default=1.0)
+    tied = layer_weights is not None
     row0, col0 = _check_origin(origin)
     ell = _check_nonneg(atom_smoothness, "atom_smoothness")
     trim = _check_nonneg(trim, "trim")
@@ -251,7 +267,7 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     D = _check_dictionary(dictionary, n_atoms, b, L, learn_dictionary)
     K = D.shape[0] if D is not None else check_positive_int(
         N_ATOMS if n_atoms is None else n_atoms, name="n_atoms")
-    hyper = _check_fixed_hyper(fixed_hyper, K)
+    hyper = _check_fixed_hyper(fixed_hyper, K, L)
     offset, scale = _normalisation(x, obs, layer_offset, layer_scale)
     # A constant layer (scale 0) is normalised by 1: its values are all 0 and its
     # result, times its scale of 0, is exactly the offset.
@@ -261,13 +277,14 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     with SweepBar(n_iter, sum(kept_sweeps), disable=not show_progressbar) as bar:
         sampler = _Sampler((x - offset) / unit, obs, b=b, n_atoms=K, dictionary=D,
                            learn_dictionary=bool(learn_dictionary), hyper=hyper,
-                           burn_in=burn_in, layer_weights=wl, origin=(row0, col0), key=key,
-                           atom_smoothness=ell, backend=backend)
+                           burn_in=burn_in, layer_weights=wl, tied=tied, origin=(row0, col0),
+                           key=key, atom_smoothness=ell, backend=backend)
         est = np.empty((F, H, W * L))
         mean = np.zeros_like(est)
         m2 = np.zeros_like(est) if uncertainty else None
         kept = 0
-        trace = {name: np.empty(n_iter) for name in ("gamma_e", "gamma_s", "loglik", "n_active")}
+        trace = {name: np.empty(n_iter) for name in ("gamma_s", "loglik", "n_active")}
+        trace["gamma_e"] = np.empty((n_iter, L))
         for t, keep in enumerate(kept_sweeps):
             start = time.perf_counter()
             sampler.sweep(t)
@@ -294,7 +311,7 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
         std=std,
         dictionary=sampler.D.reshape(K, b, b, L).copy(),
         pi=np.asarray(sampler.pi, dtype=np.float64).copy(),
-        gamma_e=float(sampler.gamma_e),
+        gamma_e=sampler.gamma_e.copy(),
         gamma_s=float(sampler.gamma_s),
         noise_std=scale / np.sqrt(sampler.gamma_e * wl),
         atoms_used=int(np.count_nonzero(n_on >= max(1.0, 1e-3 * sampler.n_patches))),
@@ -324,6 +341,9 @@ class _Sampler:
     burn_in : int
         Sweeps of tempered burn-in (``gamma_e`` capped, see the module docstring).
     layer_weights : numpy.ndarray, shape (L,)
+    tied : bool
+        One noise precision ``gamma_e`` times ``layer_weights`` (True), or one per
+        layer (False, ``layer_weights`` ones).
     origin : (int, int)
     key : int
         64-bit run key.
@@ -333,7 +353,7 @@ class _Sampler:
     """
 
     def __init__(self, xn, obs, *, b, n_atoms, dictionary, learn_dictionary, hyper, burn_in,
-                 layer_weights, origin, key, atom_smoothness, backend="cpu"):
+                 layer_weights, tied, origin, key, atom_smoothness, backend="cpu"):
         F, H, W, L = obs.shape
         K = n_atoms
         P = b * b * L
@@ -345,7 +365,7 @@ class _Sampler:
         if dictionary is None:
             dictionary = _initial_dictionary(x0, obs, K, b, _rng(key, 0))
         self.backend = backend_class(backend)(
-            x0, obs, b=b, dictionary=dictionary, layer_weights=layer_weights,
+            x0, obs, b=b, dictionary=dictionary,
             prior_prec=_atom_prior_precision(b, atom_smoothness, P), key=key, origin=origin)
         self.n_patches = self.backend.n_patches
         self.n_on = np.zeros(K, np.int64)
@@ -354,15 +374,21 @@ class _Sampler:
         rows, cols = np.arange(H), np.arange(W)
         cover_r = np.minimum(rows, nr - 1) - np.maximum(0, rows - b + 1) + 1
         cover_c = np.minimum(cols, nc - 1) - np.maximum(0, cols - b + 1) + 1
-        n_obs_layer = np.einsum("frcl,r,c->l", obs.astype(np.float64), cover_r, cover_c)
-        self.n_obs = n_obs_layer.sum()
-        self.log_w = float(n_obs_layer @ np.log(layer_weights))
-        # Weighted squared data of the observed patch entries: the residual of empty codes.
+        self.n_obs = np.einsum("frcl,r,c->l", obs.astype(np.float64), cover_r, cover_c)
+        self.wl = layer_weights
+        self.tied = tied
+        # Squared data of the observed patch entries: the residual of empty codes.
         sq = np.einsum("frcl,r,c->l", x0**2, cover_r, cover_c)
 
         self.pi = hyper.get("pi", np.full(K, _PI_INIT))
         self.gamma_s = hyper.get("gamma_s", 1.0)
-        self.gamma_e = hyper.get("gamma_e", self.n_obs / max(float(sq @ layer_weights), 1e-12))
+        if tied:
+            start = np.full(L, self.n_obs.sum() / max(float(sq @ layer_weights), 1e-12))
+        else:
+            # A layer with no observed entry (a tile far from any sample) has no
+            # likelihood: its precision is never used, 1 keeps the arithmetic finite.
+            start = np.where(self.n_obs > 0, self.n_obs / np.maximum(sq, 1e-12), 1.0)
+        self.gamma_e = hyper.get("gamma_e", start)
         self.stats = {}
 
     @property
@@ -383,11 +409,11 @@ class _Sampler:
         rng = _rng(self.key, t + 1)
         with np.errstate(divide="ignore"):
             logit_pi = np.log(self.pi) - np.log1p(-self.pi)
-        n_on, ss_on, sse = self.backend.codes(logit_pi, self.gamma_s, self.gamma_e, t)
+        precision = self.gamma_e * self.wl
+        n_on, ss_on, sse = self.backend.codes(logit_pi, self.gamma_s, precision, t)
         self.n_on = n_on
         n = self.n_patches
-        loglik = 0.5 * (self.n_obs * np.log(self.gamma_e / (2 * np.pi)) + self.log_w
-                        - self.gamma_e * sse)
+        loglik = 0.5 * float(self.n_obs @ np.log(precision / (2 * np.pi)) - precision @ sse)
         if "pi" not in self.hyper:
             # Floored: with K = 1 (b0 (K-1)/K = 0) an atom every patch uses would
             # give Beta(., 0), which numpy refuses.
@@ -396,16 +422,22 @@ class _Sampler:
         if "gamma_s" not in self.hyper:
             self.gamma_s = rng.gamma(_C0 + 0.5 * n_on.sum(), 1.0 / (_D0 + 0.5 * ss_on.sum()))
         if "gamma_e" not in self.hyper:
-            self.gamma_e = rng.gamma(_E0 + 0.5 * self.n_obs, 1.0 / (_F0 + 0.5 * sse))
+            if self.tied:
+                shared = rng.gamma(_E0 + 0.5 * self.n_obs.sum(),
+                                   1.0 / (_F0 + 0.5 * float(self.wl @ sse)))
+                self.gamma_e = np.full(self.wl.size, shared)
+            else:
+                self.gamma_e = np.where(self.n_obs > 0, rng.gamma(
+                    _E0 + 0.5 * self.n_obs, 1.0 / (_F0 + 0.5 * sse)), 1.0)
             if t < self.burn_in:
                 cap = _TEMPER_START * _TEMPER_GROWTH ** (t / self.burn_in)
-                self.gamma_e = min(self.gamma_e, cap)
+                self.gamma_e = np.minimum(self.gamma_e, cap)
         if self.learn:
-            self.backend.atoms(self.gamma_e, t)
+            self.backend.atoms(self.gamma_e * self.wl, t)
         if estimate is not None:
             self.estimate(estimate, trim=trim)
         self.stats = {
-            "gamma_e": self.gamma_e,
+            "gamma_e": self.gamma_e.copy(),
             "gamma_s": self.gamma_s,
             "n_active": n_on.sum() / n,
             "loglik": loglik,
@@ -610,7 +642,7 @@ def _check_dictionary(dictionary, n_atoms, b, n_layers, learn_dictionary):
     return np.array(d.reshape(d.shape[0], -1), dtype=np.float32, order="C")
 
 
-def _check_fixed_hyper(fixed_hyper, K):
+def _check_fixed_hyper(fixed_hyper, K, L):
     if fixed_hyper is None:
         return {}
     if not isinstance(fixed_hyper, dict):
@@ -626,12 +658,20 @@ def _check_fixed_hyper(fixed_hyper, K):
             raise ValueError(f"fixed_hyper['pi']: expected {K} values in [0, 1], "
                              f"got shape {pi.shape}")
         out["pi"] = pi.copy()
-    for name in ("gamma_s", "gamma_e"):
-        if name in fixed_hyper:
-            value = fixed_hyper[name]
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-                    or not np.isfinite(value) or value <= 0:
-                raise ValueError(f"fixed_hyper['{name}']: expected a positive number, "
-                                 f"got {value!r}")
-            out[name] = float(value)
+    if "gamma_s" in fixed_hyper:
+        value = fixed_hyper["gamma_s"]
+        if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+                or not np.isfinite(value) or value <= 0:
+            raise ValueError(f"fixed_hyper['gamma_s']: expected a positive number, "
+                             f"got {value!r}")
+        out["gamma_s"] = float(value)
+    if "gamma_e" in fixed_hyper:
+        value = fixed_hyper["gamma_e"]
+        array = np.asarray(value)
+        if (isinstance(value, bool) or array.dtype.kind not in "iuf"
+                or array.shape not in ((), (1,), (L,)) or not np.all(np.isfinite(array))
+                or np.any(array <= 0)):
+            raise ValueError(f"fixed_hyper['gamma_e']: expected a positive number or {L} "
+                             f"positive numbers (one per layer), got {value!r}")
+        out["gamma_e"] = np.broadcast_to(array.astype(np.float64).ravel(), (L,)).copy()
     return out

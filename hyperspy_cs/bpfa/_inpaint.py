@@ -86,16 +86,27 @@ def _title(signal):
     return signal.metadata.get_item("General.title", "") or "signal"
 
 
+def _per_layer(values):
+    """A per-layer array ``(..., N)`` as metadata holds it: without its axis for one layer."""
+    values = np.asarray(values)
+    if values.shape[-1] != 1:
+        return values
+    return values[..., 0] if values.ndim > 1 else float(values[0])
+
+
 def _record(result, *, names, title, runtime):
     """What a BPFA result records of its engine run (``metadata.Reconstruction``)."""
+    trace = {k: np.asarray(v) for k, v in result.trace.items()}
+    trace["gamma_e"] = _per_layer(trace["gamma_e"])
     return {
-        "noise_std": result.noise_std if result.noise_std.size > 1 else float(result.noise_std[0]),
+        "noise_std": _per_layer(result.noise_std),
         "atoms_used": int(result.atoms_used),
-        "trace": {k: np.asarray(v) for k, v in result.trace.items()},
+        "trace": trace,
         "runtime": runtime,
         "layer_names": list(names),
         "dictionary": BPFADictionary.from_atoms(
-            result.dictionary, pi=result.pi, gamma_e=result.gamma_e, gamma_s=result.gamma_s,
+            result.dictionary, pi=result.pi, gamma_e=_per_layer(result.gamma_e),
+            gamma_s=result.gamma_s,
             layer_names=names, title=f"BPFA dictionary of {title}"),
     }
 
@@ -359,7 +370,7 @@ def inpaint_bpfa3d(
     guide=None,
     *,
     layers="auto",
-    guide_weight=1.0,
+    guide_weight="auto",
     patch_size="auto",
     n_atoms=None,
     n_iter=None,
@@ -387,12 +398,20 @@ def inpaint_bpfa3d(
         STEM). Its edges steer the reconstruction of the spectral layers. A
         guide recorded at another resolution: :func:`hyperspy_cs.resample_guide`.
     layers : {"auto", "pca", "lines"} or int
-        The spectral layers, see :func:`hyperspy_cs._layers.spectral_layers`:
-        PCA scores of the sampled spectra (``"auto"``/``"pca"``, or that many
-        components) or X-ray line intensities (``"lines"``, needs elements).
-    guide_weight : float
-        Weight of the guide in the likelihood (multiplies its noise precision):
-        above 1 trusts the guide more, below 1 less.
+        The spectral layers, see :func:`hyperspy_cs._layers.layer_spec`: PCA
+        scores of the sampled spectra (``"pca"``, or that many components) or
+        X-ray line intensities (``"lines"``, needs elements). ``"auto"``: PCA;
+        for counts, the components that carry more signal than noise between two
+        halves of the counts, or the line maps when those miss most of the signal
+        and the elements are known (``seed`` seeds the split).
+    guide_weight : float or "auto"
+        How much the guide is trusted. ``"auto"`` (or None): every layer, the
+        guide and each spectral layer, has its own noise precision, learned from
+        its own residual, so that a nearly noise-free guide steers layers of a
+        few counts per pixel as much as they need, and a guide that does not
+        predict a layer cannot be fitted at its expense. A number ties the
+        precisions instead: one shared by the spectral layers, times the number
+        for the guide (above 1 trusts the guide more, below 1 less).
     patch_size : int or "auto"
         Side ``b`` of the square ``b x b x N`` patches, in pixels. ``"auto"``
         (or None): the dictionary's; else 6 with a guide (the guide layer is
@@ -423,11 +442,14 @@ def inpaint_bpfa3d(
     hyperspy.signal.BaseSignal
         The spectrum image (same class, shape and calibration; float32 data)
         with full spectra rebuilt from the reconstructed layers at every position.
-        ``metadata.Reconstruction`` holds what :func:`inpaint_bpfa` records, plus
-        ``layers`` (a Signal2D stack of the reconstructed layer maps, the guide
-        first if any; eager results only, a lazy result would have to run its
-        tiles again to save it) and, with ``uncertainty``, ``std`` (their
-        posterior standard deviation).
+        ``metadata.Reconstruction`` holds what :func:`inpaint_bpfa` records
+        (``noise_std`` and ``trace.gamma_e`` per layer), plus ``layer_kind``
+        (``"pca"`` or ``"lines"``) and ``layers_reason`` (how they were chosen;
+        for a lazy result with ``layers="auto"``, recorded by
+        :func:`get_dictionary`), ``layers`` (a Signal2D stack of the
+        reconstructed layer maps, the guide first if any; eager results only, a
+        lazy result would have to run its tiles again to save it) and, with
+        ``uncertainty``, ``std`` (their posterior standard deviation).
     """
     layout = _scan.scan_layout(signal)
     if layout.kind != "spectrum_image":
@@ -436,7 +458,13 @@ def inpaint_bpfa3d(
             "axes); for an image use inpaint_bpfa"
         )
     dtype = check_real_dtype(signal.data.dtype)
-    guide_weight = check_positive_number(guide_weight, name="guide_weight")
+    if guide_weight is None or isinstance(guide_weight, str):
+        if guide_weight not in (None, "auto"):
+            raise ValueError(f'guide_weight: expected "auto" or a positive number, '
+                             f"got {guide_weight!r}")
+        guide_weight = "auto"
+    else:
+        guide_weight = check_positive_number(guide_weight, name="guide_weight")
     lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
     atoms = _dictionary_atoms(dictionary)
@@ -453,7 +481,7 @@ def inpaint_bpfa3d(
     if guide_data is not None:
         guide_names = [(guide.metadata.get_item("General.title", "")
                         if hasattr(guide, "metadata") else "") or "guide"]
-        guide_weights = [guide_weight]
+        guide_weights = [] if guide_weight == "auto" else [guide_weight]
 
     spec = layer_spec(signal, layers)
     if lazy:
@@ -481,7 +509,7 @@ def inpaint_bpfa3d(
         data = scan_data(signal, layout)
         check_finite_samples(data[observed])
         check_counts(data[observed], dtype)
-        layer_set = spectral_layers(signal, data, observed, layers=layers)
+        layer_set = spectral_layers(signal, data, observed, layers=layers, seed=recorded_seed)
         maps, layer_observed, weights = with_guide(layer_set.maps_of(data, observed), observed,
                                                    guide_data, guide_weights)
         names = guide_names + list(layer_set.names)
@@ -498,7 +526,10 @@ def inpaint_bpfa3d(
                       guide="None" if guide_data is None else guide_names[0])
     if layer_maps is not None:
         extra["layers"] = _layer_stack(signal, layout, layer_maps, "BPFA layer maps", names)
-    extra["layer_kind"] = spec.kind
+    if layer_maps is not None:
+        extra.update(layer_kind=layer_set.kind, layers_reason=layer_set.reason)
+    elif spec.n_components != "auto":  # a lazy result: "auto" is decided by its learning pass
+        extra["layer_kind"] = spec.kind
     extra["patch_size_reason"] = patch_reason
     if uncertainty:
         extra["std"] = _layer_stack(signal, layout, layer_std,
@@ -551,6 +582,8 @@ def _record_learning_pass(signal):
                                      bind_also=node.get_item("std"))
     record = _record(learned.result, names=learned.names, title=learned.title,
                      runtime=learned.runtime)
+    if learned.layer_set is not None:
+        record.update(layer_kind=learned.layer_set.kind, layers_reason=learned.layer_set.reason)
     for name, value in record.items():
         node.set_item(name, value)
     return record["dictionary"]

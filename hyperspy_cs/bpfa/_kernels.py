@@ -171,8 +171,9 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         Output: patches of each chunk using each atom after the sweep.
     ss_on : numpy.ndarray, float64, shape (n_chunks, K)
         Output: sum of ``s_ik ** 2`` of each chunk's patches using each atom.
-    sse : numpy.ndarray, float64, shape (n_chunks,)
-        Output: ``sum_i sum_p m_ip w_p r_ip^2`` of each chunk, after its codes were drawn.
+    sse : numpy.ndarray, float64, shape (n_chunks, L)
+        Output: ``sum_i sum_p m_ip r_ip^2`` of each chunk and layer (unweighted), after
+        its codes were drawn: the data of each layer's noise precision.
     n_act : numpy.ndarray, int64, shape (n,)
         Output: number of atoms each patch uses.
     """
@@ -203,7 +204,7 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         acc = np.empty(BLOCK, dtype=np.float32)
         cnt = np.zeros(K, dtype=np.int64)
         ssq = np.zeros(K)
-        s_sse = 0.0
+        s_sse = np.zeros(n_layers)
         for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
             f, r, c = _patch_corner(i, nr, nc)
             col = c * n_layers
@@ -289,11 +290,13 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
                 total += ZS[i, k] != 0.0
             n_act[i] = total
             for j in range(m):
-                s_sse += wv[j] * res[j] * res[j]
+                # an entry's layer is the last digit of its (row, col, layer) index
+                s_sse[ent[j] % n_layers] += res[j] * res[j]
         for k in range(K):
             n_on[ch, k] = cnt[k]
             ss_on[ch, k] = ssq[k]
-        sse[ch] = s_sse
+        for layer in range(n_layers):
+            sse[ch, layer] = s_sse[layer]
 
 
 @njit(**PARALLEL_FAST)

@@ -54,7 +54,7 @@ from dask.delayed import Delayed
 import numpy as np
 
 from .._guide import with_guide
-from .._layers import check_counts, fit_layers, spectral_moments
+from .._layers import check_counts, fit_layers, spectral_moments, split_rng
 from .._reconstruct import check_finite_samples
 from ._engine import bpfa
 
@@ -348,7 +348,7 @@ class _Unread:
         return dask.base.tokenize(self.array)
 
 
-def sampled_moments(spectra, observed, *, chunks, dtype):
+def sampled_moments(spectra, observed, *, chunks, dtype, split_seed=None):
     """Lazy moments ``(E + 1, E + 1)`` of the sampled spectra of the whole map.
 
     Parameters
@@ -360,6 +360,10 @@ def sampled_moments(spectra, observed, *, chunks, dtype):
         The tile grid (:func:`tile_chunks`): one task per tile.
     dtype : numpy.dtype
         The signal's dtype, for the check of saturated counts.
+    split_seed : int, optional
+        Split the counts in two halves (``hyperspy_cs._layers.spectral_moments``):
+        moments ``(3, E + 1, E + 1)``, each tile drawing from its own stream
+        (``split_rng(split_seed, tile)``).
 
     Returns
     -------
@@ -368,19 +372,25 @@ def sampled_moments(spectra, observed, *, chunks, dtype):
     """
     tiles = as_tiles(spectra, chunks)
     size = spectra.shape[3] + 1
+    shape = (size, size) if split_seed is None else (3, size, size)
     blocks = da.map_blocks(
         _tile_moments, tiles, as_tiles(observed[..., None], chunks), dtype=np.float64,
-        new_axis=4, check_dtype=dtype, meta=np.empty((0,) * 5),
-        chunks=((1,), (1,) * len(chunks[0]), (1,) * len(chunks[1]), (size,), (size,)),
+        new_axis=list(range(4, 3 + len(shape))), check_dtype=dtype, split_seed=split_seed,
+        n_cols=len(chunks[1]), meta=np.empty((0,) * (3 + len(shape))),
+        chunks=((1,), (1,) * len(chunks[0]), (1,) * len(chunks[1]), *((s,) for s in shape)),
     )
     return blocks.sum(axis=(0, 1, 2), split_every=_SPLIT_EVERY)
 
 
-def _tile_moments(spectra, observed, *, check_dtype):
+def _tile_moments(spectra, observed, *, check_dtype, split_seed, n_cols, block_info=None):
     sampled = spectra[observed[..., 0]]
     check_finite_samples(sampled)
     check_counts(sampled, check_dtype)
-    return spectral_moments(sampled)[None, None, None]
+    rng = None
+    if split_seed is not None:
+        _, row, col = block_info[0]["chunk-location"][:3]
+        rng = split_rng(split_seed, row * n_cols + col)
+    return spectral_moments(sampled, split_rng=rng)[None, None, None]
 
 
 @dataclasses.dataclass
@@ -474,8 +484,9 @@ def _learn(source, observed, windows, chunks, spec, dtype, guide_windows, guide_
            guide_weights, title, engine_options, *, key):
     data, layer_set, names = source.array, None, [title]
     if spec is not None:
-        layer_set = fit_layers(spec, _compute(sampled_moments(data, observed, chunks=chunks,
-                                                              dtype=dtype)))
+        layer_set = fit_layers(spec, _compute(sampled_moments(
+            data, observed, chunks=chunks, dtype=dtype,
+            split_seed=engine_options["seed"] if spec.split else None)))
         names = list(layer_set.names)
     window_observed = window_stack(observed, windows)
     maps = np.zeros((*window_observed.shape, len(names)))

@@ -38,9 +38,11 @@ class BPFADictionary(BaseSignal):
             Atoms in the engine's normalised units.
         pi : numpy.ndarray, shape (K,), optional
             Atom usage probabilities.
-        gamma_e, gamma_s : float or numpy.ndarray, optional
-            Noise and coefficient precisions learned with the atoms (scalars,
-            or one value per atom).
+        gamma_e : float or numpy.ndarray, optional
+            Noise precision learned with the atoms: one value, or one per layer
+            (shape (N,)).
+        gamma_s : float, optional
+            Coefficient precision learned with the atoms.
         layer_names : list of str, optional
             One name per layer (e.g. ``["HAADF", "Fe_Ka", "PCA 1"]``).
         """
@@ -62,7 +64,6 @@ class BPFADictionary(BaseSignal):
         bpfa = {"layer_names": layer_names}
         if pi is not None:
             bpfa["pi"] = np.asarray(pi, dtype=float)
-        # Precisions are scalars, or one per atom when the engine learns them so.
         if gamma_e is not None:
             bpfa["gamma_e"] = _scalar_or_array(gamma_e)
         if gamma_s is not None:

@@ -99,8 +99,7 @@ def small_problem():
     obs[..., 2] = True
     D = rng.standard_normal((K, b * b * L)).astype(np.float32)
     backend = CPUBackend(np.where(obs, x, 0.0), obs, b=b, dictionary=D,
-                         layer_weights=np.array([1.0, 3.0, 0.5]), prior_prec=np.eye(b * b),
-                         key=7, origin=(0, 0))
+                         prior_prec=np.eye(b * b), key=7, origin=(0, 0))
     n = backend.n_patches
     ZS = (rng.standard_normal((n, K)) * (rng.random((n, K)) < 0.4)).astype(np.float32)
     backend.ZS[:, :K] = ZS
@@ -135,13 +134,16 @@ def test_code_statistics_and_estimates_match_dense_numpy(small_problem):
 
 
 def test_code_sweep_reports_its_residual_and_usage(small_problem):
+    """Each layer's squared residual, under a different noise precision per layer."""
     backend, D, _, m_dense, x_dense = small_problem
     K = D.shape[0]
-    n_on, ss_on, sse = backend.codes(np.full(K, -1.0), 1.0, 4.0, sweep=3)
+    n_on, ss_on, sse = backend.codes(np.full(K, -1.0), 1.0, np.array([4.0, 12.0, 2.0]),
+                                     sweep=3)
     ZS = backend.ZS[:, :K]
-    w = np.tile(backend.wl, backend.b**2)
-    expected = (w * m_dense * (x_dense - ZS.astype(np.float64) @ D) ** 2).sum()
-    assert sse == pytest.approx(expected, rel=1e-4)
+    squared = m_dense * (x_dense - ZS.astype(np.float64) @ D) ** 2
+    layer_of_entry = np.tile(np.arange(backend.L), backend.b**2)
+    expected = [squared[:, layer_of_entry == layer].sum() for layer in range(backend.L)]
+    np.testing.assert_allclose(sse, expected, rtol=1e-4)
     np.testing.assert_array_equal(n_on, (ZS != 0).sum(axis=0))
     np.testing.assert_allclose(ss_on, (ZS.astype(np.float64) ** 2).sum(axis=0), rtol=1e-5)
     assert 0 < n_on.sum() < ZS.size  # the draw is not degenerate
@@ -263,6 +265,28 @@ def test_guide_layer_weight_and_layers_are_used():
     err_alone = np.abs(alone.reconstruction[0, :, :, 0] - layer).mean()
     err_both = np.abs(both.reconstruction[0, :, :, 1] - layer).mean()
     assert err_both < 0.5 * err_alone
+
+
+def test_each_layer_learns_its_own_noise_level(smooth_image):
+    """A nearly clean layer beside a noisy one: each layer's noise std is its own. Tied
+    by ``layer_weights``, the two precisions keep the given ratio instead."""
+    rng = np.random.default_rng(4)
+    noise = np.array([0.005, 0.1])
+    data = smooth_image[None, :, :, None] + noise * rng.standard_normal((1, 48, 48, 2))
+    observed = np.ones(data.shape, bool)
+    kwargs = dict(patch_size=5, n_atoms=24, n_iter=16, burn_in=8, seed=2)
+    free = bpfa(data, observed, **kwargs)
+    assert free.gamma_e.shape == (2,) and free.trace["gamma_e"].shape == (16, 2)
+    # the clean layer's residual is mostly the model's misfit, a little above its noise
+    assert noise[0] < free.noise_std[0] < 3 * noise[0]
+    assert free.noise_std[1] == pytest.approx(noise[1], rel=0.2)
+    tied = bpfa(data, observed, layer_weights=[1.0, 1.0], **kwargs)
+    assert tied.gamma_e[0] == tied.gamma_e[1]
+    # one precision for both: far too low for the clean layer
+    assert tied.noise_std[0] > 5 * noise[0]
+    err_free = np.abs(free.reconstruction[..., 1] - smooth_image).mean()
+    err_tied = np.abs(tied.reconstruction[..., 1] - smooth_image).mean()
+    assert err_free < err_tied
 
 
 @pytest.fixture(scope="module")

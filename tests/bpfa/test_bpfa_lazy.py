@@ -88,7 +88,7 @@ def test_nothing_is_read_until_compute(eds):
     # The learning pass ran in this process: its record needs no more reading.
     assert cs.get_dictionary(rec).axes_manager.signal_shape == (5, 5, 4)
     assert len(reads) == 36
-    assert node.trace.gamma_e.shape == (FAST["n_iter"],) and np.all(node.noise_std > 0)
+    assert node.trace.gamma_e.shape == (FAST["n_iter"], 4) and np.all(node.noise_std > 0)
     assert node.layer_names == [bse.metadata.General.title, "PCA 1", "PCA 2", "PCA 3"]
     # The rebuilt spectra carry the X-ray lines where the map was not measured.
     assert rec.data[~cs.get_mask(sub)].sum(axis=-1).min() > 0
