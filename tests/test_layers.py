@@ -101,7 +101,7 @@ def test_pca_from_moments_is_the_pca_of_the_spectra(eds):
     signs = np.sign(np.sum(scores * expected, axis=0))
     assert np.allclose(scores, expected * signs, atol=1e-6 * np.abs(expected).max())
     # The rebuild is the inverse transform: exact on the kept subspace.
-    rebuilt = layers.rebuild(scores, dtype=np.float64)
+    rebuilt = layers.rebuild(scores, dtype=np.float64, non_negative=False)
     assert np.allclose(rebuilt, (expected @ vt[:4] + scaled.mean(axis=0)) / weights)
 
 
@@ -187,6 +187,9 @@ def test_a_rock_at_a_few_counts_per_pixel_gets_its_line_maps(granite):
     layers = spectral_layers(low, *all_positions(low))
     assert layers.kind == "lines" and layers.names == list(granite.metadata.Sample.xray_lines)
     assert "line maps instead" in layers.reason
+    as_array = low.deepcopy()  # as .hspy files bring them back (the FePt map's)
+    as_array.metadata.Sample.xray_lines = np.array(granite.metadata.Sample.xray_lines)
+    assert list(layer_spec(as_array, "auto").line_names) == layers.names
     full = spectral_layers(granite, *all_positions(granite))
     assert full.kind == "pca" and 3 <= len(full.names) <= 6
     assert spectral_layers(low, *all_positions(low), layers="pca").kind == "pca"
@@ -209,3 +212,22 @@ def test_integer_valued_floats_are_split_like_counts(sio2_counts):
     a = spectral_layers(si, *all_positions(si))
     b = spectral_layers(floats, *all_positions(floats))
     assert a.names == b.names and a.reason == b.reason
+
+
+def test_rebuilt_counts_are_never_negative_and_keep_each_position_s_total(sio2_counts):
+    si = thinned(sio2_counts, 15)
+    data, observed = all_positions(si)
+    layers = spectral_layers(si, data, observed, layers=3)
+    assert layers.counts
+    maps = layers.maps_of(data, observed)
+    linear = layers.rebuild(maps, dtype=np.float64, non_negative=False)
+    assert linear.min() < 0  # the linear rebuild of sparse counts dips below zero
+    spectra = layers.rebuild(maps, dtype=np.float64)
+    assert spectra.min() >= 0
+    np.testing.assert_allclose(spectra.sum(axis=-1), np.maximum(linear.sum(axis=-1), 0),
+                               rtol=1e-9, atol=1e-9)
+    floats = si.deepcopy()
+    floats.metadata.Signal.signal_type = ""
+    floats.change_dtype("float32")
+    plain = spectral_layers(floats, *all_positions(floats), layers=3)
+    assert not plain.counts and plain.rebuild(maps).min() < 0  # intensities may be negative
