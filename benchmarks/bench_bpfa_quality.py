@@ -36,17 +36,14 @@ note.
 """
 
 import argparse
-import pathlib
 import time
 
-import hyperspy.api as hs
 import numpy as np
 
 import hyperspy_cs as cs
+from bench_counts import load as load_map  # the same spectrum images and guides
 from bench_low_sampling import load as load_image  # the same images, cropped and scaled alike
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-DATA = ROOT / "tests" / "data"
 PATCH_SIZE = {0.25: 12, 0.10: 16, 0.05: 20}
 LINES = ["C_Ka", "O_Ka", "Si_Ka"]
 
@@ -109,9 +106,7 @@ def srtio3():
 
 def load_sio2():
     """The SiO2 spectrum image (elements C, O, Si) and its HAADF guide."""
-    si = hs.load(DATA / "SiO2_EDS_SI.hspy")
-    si.add_elements(["C", "O", "Si"])
-    return si, hs.load(DATA / "SiO2_HAADF.hspy")
+    return load_map("sio2")
 
 
 def sio2_maps(signal):

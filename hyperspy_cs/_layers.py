@@ -249,6 +249,18 @@ def _covariance(moments):
     return mean, (moments[1:, 1:] - n * np.outer(mean, mean)) / max(n - 1, 1)
 
 
+def _poisson_weights(mean):
+    """``1 / sqrt(mean)`` per channel: unit noise variance for Poisson counts."""
+    return 1.0 / np.sqrt(np.maximum(mean, _MEAN_FLOOR))
+
+
+def _leading_components(matrix, k):
+    """The ``k`` largest eigenvalues of symmetric ``matrix`` and their vectors, largest first."""
+    size = matrix.shape[0]
+    variance, vectors = scipy.linalg.eigh(matrix, subset_by_index=[size - k, size - 1])
+    return variance[::-1], vectors[:, ::-1]
+
+
 def _shared_signal(split, k_max):
     """Components that carry more signal than noise, from two halves of the counts.
 
@@ -260,12 +272,10 @@ def _shared_signal(split, k_max):
     mean_a, cov_a = _covariance(aa)
     mean_b = ab[0, 1:] / n
     cross = (ab[1:, 1:] - n * np.outer(mean_a, mean_b)) / max(n - 1, 1)
-    weights = 1.0 / np.sqrt(np.maximum(mean_a, _MEAN_FLOOR))
+    weights = _poisson_weights(mean_a)
     scale = np.outer(weights, weights)
-    cov_a, cross = cov_a * scale, 0.5 * (cross + cross.T) * scale
-    n_channels = cov_a.shape[0]
-    variance, vectors = scipy.linalg.eigh(cov_a, subset_by_index=[n_channels - k_max,
-                                                                  n_channels - 1])
+    variance, vectors = _leading_components(cov_a * scale, k_max)
+    cross = 0.5 * (cross + cross.T) * scale
     shared = np.einsum("ej,ef,fj->j", vectors, cross, vectors)
     kept = shared > _SIGNAL_OVER_NOISE * variance
     total = np.trace(cross)
@@ -282,7 +292,7 @@ def _pca_projection(moments, n_components, counts):
     """
     n, n_channels = moments[0, 0], moments.shape[0] - 1
     mean, covariance = _covariance(moments)
-    weights = 1.0 / np.sqrt(np.maximum(mean, _MEAN_FLOOR)) if counts else np.ones(n_channels)
+    weights = _poisson_weights(mean) if counts else np.ones(n_channels)
     auto = n_components == "auto"
     k_max = min(MAX_PCA_LAYERS, int(n) - 1, n_channels) if auto else n_components
     if k_max > n - 1:
@@ -290,9 +300,7 @@ def _pca_projection(moments, n_components, counts):
             f"layers: {int(n)} sampled spectra support at most {int(n) - 1} PCA "
             f"component(s), got {k_max}; ask for fewer, or sample more positions"
         )
-    variance, vectors = scipy.linalg.eigh(covariance * np.outer(weights, weights),
-                                          subset_by_index=[n_channels - k_max, n_channels - 1])
-    variance, vectors = variance[::-1], vectors[:, ::-1]
+    variance, vectors = _leading_components(covariance * np.outer(weights, weights), k_max)
     vectors *= np.sign(vectors[np.abs(vectors).argmax(axis=0), np.arange(k_max)])
     n_kept = k_max
     if auto:
