@@ -19,6 +19,7 @@ The package is laid out by job:
 ``_inpaint``          :func:`inpaint`: one entry point for every method
 ``_compare``          :func:`compare`: methods against a reference
 ``metrics``           PSNR, SSIM, SRE, split-half references for counts
+``adaptive``          targeted sampling and live reconstruction at the microscope
 ``io``                vendor files, real sub-sampled scans, compact storage
 ``data``              realistic synthetic images and spectrum images
 ``cli``               the ``hyperspy-cs`` command line
@@ -36,8 +37,10 @@ from ._registration import register as _register
 
 __getattr__, __dir__, __all__ = _lazy.attach(
     __name__,
-    submodules=["data", "io", "metrics", "patterns"],
+    submodules=["adaptive", "data", "io", "metrics", "patterns"],
     submod_attrs={
+        "adaptive._live": ["LiveReconstruction"],
+        "adaptive._simulate": ["simulate_adaptive"],
         "_compare": ["Comparison", "compare"],
         "_guide": ["resample_guide"],
         "_inpaint": ["inpaint"],
@@ -57,4 +60,4 @@ except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
 _register(["subsample", "get_mask", "get_order", "acquisition_report", "split_counts",
-           "inpaint", "inpaint_bpfa", "inpaint_bpfa3d"])
+           "inpaint", "inpaint_bpfa", "inpaint_bpfa3d", "simulate_adaptive"])

@@ -9,18 +9,27 @@ data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
     the patch side, the initial dictionary ``(K, P)`` float32, the prior precision
     of one atom layer ``(b*b, b*b)``, the 64-bit run key and the global
     ``(row, col)`` of the first patch.
-``codes(logit_pi, gamma_s, precision, sweep)``
+``codes(logit_pi, gamma_s, precision, sweep, rows=None)``
     Draws every patch's codes given the dictionary and the noise precision of each
     layer ``(L,)``; returns the patches using each atom ``(K,)`` int64, their sum of
     squared codes ``(K,)`` float64, and the squared residual of the observed
-    entries of each layer ``(L,)`` float64.
+    entries of each layer ``(L,)`` float64. ``rows=(r0, r1)`` draws only the
+    patches whose top row is in ``r0 <= r < r1`` (one frame), with the random
+    numbers a whole sweep would give them, and returns their sums.
 ``atoms(precision, sweep)``
     Draws the dictionary given the codes and the noise precision of each layer.
-``estimate(trim, out)``
+``estimate(trim, out, rows=None)``
     Writes the robust average of the patch estimates into ``out`` ``(F, H, W * L)``
-    float64 (host memory).
+    float64 (host memory); ``rows=(r0, r1)`` only pixel rows ``r0 <= y < r1``
+    (one frame).
+``observe(flat, values)``
+    Records new observed entries: ``flat`` indices into ``(F, H, W * L)`` and
+    their normalised values.
 
-and the attributes ``n_patches`` and ``dictionary`` (``(K, P)`` float32, a host copy).
+Together, ``observe`` and the row windows let a reconstruction follow a scan as it
+arrives (``hyperspy_cs.adaptive``): only the patches that see new entries are
+drawn again. Besides, the backend has the attributes ``n_patches`` and
+``dictionary`` (``(K, P)`` float32, a host copy).
 Every random number is drawn inside the backend from the counter-based streams of
 ``_kernels`` (keyed on the run key, the sweep, the atom and the global patch
 coordinate), so a backend on another device reproduces the same chain up to
@@ -68,6 +77,8 @@ class CPUBackend:
         self._n_act = np.zeros(self.n_patches, np.int64)
         self._compressed = None
         self._Y = None  # patch estimates, allocated by the first estimate
+        # Patch rows whose estimates in _Y follow their current codes (row windows).
+        self._y_current = np.zeros(F * self.nr, bool)
         self.prior_prec = prior_prec
         # G, B, the prior's factor and the atoms' factors: made by the first dictionary draw
         self._draw_state = None
@@ -115,30 +126,55 @@ class CPUBackend:
         self._slot_state = slot_of.ravel(), slot_ptr, np.concatenate(patches).astype(np.int64)
         return self._slot_state
 
-    def codes(self, logit_pi, gamma_s, precision, sweep):
+    def _window(self, rows):
+        """Patch rows ``rows`` as slices: the data rows they read, their patches."""
+        r0, r1 = (0, self.nr) if rows is None else rows
+        if rows is not None and self.x.shape[0] != 1:
+            raise ValueError("rows: row windows need a single frame")
+        return slice(r0, r1 + self.b - 1), slice(r0 * self.nc, r1 * self.nc), r1 - r0
+
+    def codes(self, logit_pi, gamma_s, precision, sweep, rows=None):
         K = self.ZS.shape[1]
         padded = np.full(K, -np.inf, np.float32)
         padded[:self.n_atoms] = logit_pi
         gamma_e, weights = _factored(precision)
-        _kern.code_sweep(self.x, self.mask, self.ZS, self.Db, weights.astype(np.float32),
-                         self.keys, np.uint64(2 * K * sweep), padded, gamma_s, gamma_e, self.b,
-                         self.L, self.nr, self.nc, self._n_on, self._ss_on, self._sse,
-                         self._n_act)
+        data_rows, patches, nr = self._window(rows)
+        n_chunks = -(-(nr * self.nc) // _kern.CHUNK)
+        n_on, ss_on, sse = self._n_on[:n_chunks], self._ss_on[:n_chunks], self._sse[:n_chunks]
+        _kern.code_sweep(self.x[:, data_rows], self.mask[:, data_rows], self.ZS[patches],
+                         self.Db, weights.astype(np.float32), self.keys[patches],
+                         np.uint64(2 * K * sweep), padded, gamma_s, gamma_e, self.b, self.L,
+                         nr, self.nc, n_on, ss_on, sse, self._n_act[patches])
         self._compressed = None
-        n_on = self._n_on.sum(axis=0)[:self.n_atoms]
-        self.used = n_on > 0
-        return n_on, self._ss_on.sum(axis=0)[:self.n_atoms], self._sse.sum(axis=0)
+        if rows is None:
+            self._y_current[:] = False
+        else:
+            self._y_current[data_rows.start:data_rows.start + nr] = False
+        n_on = n_on.sum(axis=0)[:self.n_atoms]
+        if rows is None:
+            self.used = n_on > 0
+        return n_on, ss_on.sum(axis=0)[:self.n_atoms], sse.sum(axis=0)
+
+    def observe(self, flat, values):
+        self.x.reshape(-1)[flat] = values
+        self.mask.reshape(-1)[flat] = 1.0
+        self._slot_state = self._draw_state = None
 
     def _codes(self):
         """The compressed codes of the current sweep (built once per sweep)."""
         if self._compressed is None:
-            ptr = np.zeros(self.n_patches + 1, np.int64)
-            np.cumsum(self._n_act, out=ptr[1:])
-            idx = np.empty(ptr[-1], np.int64)
-            val = np.empty(ptr[-1], np.float32)
-            _kern.compress_codes(self.ZS, ptr, idx, val)
-            self._compressed = (ptr, idx, val)
+            self._compressed = self._compress(slice(None))
         return self._compressed
+
+    def _compress(self, patches):
+        """The non-zero codes of ``patches`` (a slice) as CSR ``(ptr, idx, val)``."""
+        n_act = self._n_act[patches]
+        ptr = np.zeros(n_act.size + 1, np.int64)
+        np.cumsum(n_act, out=ptr[1:])
+        idx = np.empty(ptr[-1], np.int64)
+        val = np.empty(ptr[-1], np.float32)
+        _kern.compress_codes(self.ZS[patches], ptr, idx, val)
+        return ptr, idx, val
 
     def atoms(self, precision, sweep):
         gamma_e, weights = _factored(precision)
@@ -169,12 +205,28 @@ class CPUBackend:
             _kern.draw_atoms(G, B, slot_of, self.Db, atoms, chol, False, gamma_e,
                              weights, self.key, counter)
 
-    def estimate(self, trim, out):
-        ptr, idx, val = self._codes()
+    def estimate(self, trim, out, rows=None):
         if self._Y is None:
             self._Y = np.empty((self.n_patches, self.Db.shape[1]), np.float32)
-        _kern.patch_estimates(ptr, idx, val, self.dictionary, self._Y)
-        _kern.aggregate_patches(self._Y, self.b, self.L, self.nr, self.nc, trim, out)
+        if rows is None:
+            ptr, idx, val = self._codes()
+            _kern.patch_estimates(ptr, idx, val, self.dictionary, self._Y)
+            _kern.aggregate_patches(self._Y, self.b, self.L, self.nr, self.nc, trim, out)
+            return
+        # The patches covering pixel rows [y0, y1): those whose top row is in
+        # [y0 - b + 1, y1), within the grid.
+        y0, y1 = rows
+        p0, p1 = max(0, y0 - self.b + 1), min(self.nr, y1)
+        stale = np.flatnonzero(~self._y_current[p0:p1]) + p0
+        if stale.size:
+            # Only the patches drawn since their last estimate are estimated again.
+            _, patches, _ = self._window((int(stale[0]), int(stale[-1]) + 1))
+            _kern.patch_estimates(*self._compress(patches), self.dictionary, self._Y[patches])
+            self._y_current[stale[0]:stale[-1] + 1] = True
+        _, patches, nr = self._window((p0, p1))
+        band = np.empty((1, nr + self.b - 1, out.shape[2]))
+        _kern.aggregate_patches(self._Y[patches], self.b, self.L, nr, self.nc, trim, band)
+        out[0, y0:y1] = band[0, y0 - p0:y1 - p0]
 
 
 def _factored(precision):

@@ -106,8 +106,8 @@ def _record(result, *, names, title, runtime):
         "layer_names": list(names),
         "dictionary": BPFADictionary.from_atoms(
             result.dictionary, pi=result.pi, gamma_e=_per_layer(result.gamma_e),
-            gamma_s=result.gamma_s,
-            layer_names=names, title=f"BPFA dictionary of {title}"),
+            gamma_s=result.gamma_s, layer_names=names, layer_offset=result.layer_offset,
+            layer_scale=result.layer_scale, title=f"BPFA dictionary of {title}"),
     }
 
 

@@ -5,8 +5,9 @@ array is ``(K, N, b, b)``. The signal type ``BPFA_dictionary`` is registered in
 ``hyperspy_extension.yaml``, so a dictionary saved to ``.hspy``/``.zspy`` comes back
 from ``hs.load`` as this class (with ``hyperspy_cs`` installed). Atoms are in the
 engine's normalised units; ``metadata.BPFA`` keeps what is needed to reuse them:
-the atom usage ``pi``, the noise and coefficient precisions and the names of the
-layers.
+the atom usage ``pi``, the noise and coefficient precisions, the names of the
+layers and the per-layer normalisation (``layer_offset``, ``layer_scale``: data
+units) of the data the atoms were learned on.
 """
 
 import numpy as np
@@ -29,7 +30,7 @@ class BPFADictionary(BaseSignal):
 
     @classmethod
     def from_atoms(cls, atoms, *, pi=None, gamma_e=None, gamma_s=None, layer_names=None,
-                   title="BPFA dictionary"):
+                   layer_offset=None, layer_scale=None, title="BPFA dictionary"):
         """Build a dictionary signal from engine atoms.
 
         Parameters
@@ -45,6 +46,9 @@ class BPFADictionary(BaseSignal):
             Coefficient precision learned with the atoms.
         layer_names : list of str, optional
             One name per layer (e.g. ``["HAADF", "Fe_Ka", "PCA 1"]``).
+        layer_offset, layer_scale : numpy.ndarray, shape (N,), optional
+            The normalisation of the data the atoms were learned on
+            (``normalised = (data - offset) / scale``), in data units.
         """
         atoms = np.asarray(atoms)
         if atoms.ndim != 4 or atoms.shape[1] != atoms.shape[2]:
@@ -68,6 +72,9 @@ class BPFADictionary(BaseSignal):
             bpfa["gamma_e"] = _scalar_or_array(gamma_e)
         if gamma_s is not None:
             bpfa["gamma_s"] = _scalar_or_array(gamma_s)
+        for name, value in (("layer_offset", layer_offset), ("layer_scale", layer_scale)):
+            if value is not None:
+                bpfa[name] = np.asarray(value, dtype=float).reshape(n_layers)
         return cls(
             np.ascontiguousarray(atoms.transpose(0, 3, 1, 2)),
             axes=axes,
@@ -111,6 +118,14 @@ class BPFADictionary(BaseSignal):
             "gamma_e": _scalar_or_array(self.metadata.BPFA.gamma_e),
             "gamma_s": _scalar_or_array(self.metadata.BPFA.gamma_s),
         }
+
+    def normalisation(self):
+        """``(layer_offset, layer_scale)``, each shape (N,) in data units, or None if
+        not recorded (a dictionary saved before they were)."""
+        if not all(self.metadata.has_item(f"BPFA.{k}") for k in ("layer_offset", "layer_scale")):
+            return None
+        return tuple(np.asarray(self.metadata.get_item(f"BPFA.{k}"), dtype=float).reshape(-1)
+                     for k in ("layer_offset", "layer_scale"))
 
     def plot_atoms(self, *, n_atoms=64, layer=None, sort=True, cmap="RdBu_r", fig=None):
         """Show the atoms as a grid of small images.
