@@ -100,7 +100,7 @@ def simulate_adaptive(signal, fraction=0.1, *, rounds=4, first=0.5, first_patter
     of them; ``"distance_variation"`` reconstructs once, at the end.
     """
     from .. import inpaint, subsample
-    from .._inpaint import check_options
+    from .._inpaint import METHODS, check_options
     from ..patterns import PATTERNS, scan_pattern
 
     layout = _scan.scan_layout(signal)
@@ -118,6 +118,7 @@ def simulate_adaptive(signal, fraction=0.1, *, rounds=4, first=0.5, first_patter
     check_choice(criterion, CRITERIA, name="criterion")
     check_choice(order, ORDERS, name="order")
     check_choice(first_pattern, sorted(PATTERNS), name="first_pattern")
+    check_choice(method, list(METHODS), name="method")
     needs_std = criterion != "distance_variation"
     if needs_std and method != "bpfa":
         raise ValueError(f"criterion: {criterion!r} needs the posterior std of "

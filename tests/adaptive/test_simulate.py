@@ -78,6 +78,10 @@ def test_simulate_adaptive_checks_its_input(particles):
         cs.simulate_adaptive(particles, 0.1, guide=particles)
     with pytest.raises(ValueError, match="first_pattern"):
         cs.simulate_adaptive(particles, 0.1, first_pattern="zigzag")
+    with pytest.raises(ValueError, match="method"):
+        cs.simulate_adaptive(particles, 0.1, method="magic")
+    with pytest.raises(TypeError, match="n_iter"):
+        cs.simulate_adaptive(particles, 0.1, method="cubic", n_iter=3)
     with pytest.raises(TypeError, match="rounds"):
         cs.simulate_adaptive(particles, 0.1, rounds=1.5)
 
