@@ -19,7 +19,7 @@ import numpy as np
 
 from .._validate import as_rng, check_positive_int
 from ..bpfa._backend import backend_class
-from ..bpfa._engine import _run_key
+from ..bpfa._engine import _check_layer_vector, _run_key, check_trim
 from ..bpfa.dictionary import BPFADictionary
 
 __all__ = ["LiveReconstruction"]
@@ -107,19 +107,17 @@ class LiveReconstruction:
             raise ValueError("guide: the dictionary has a single layer, which the guide "
                              "would take; a guided dictionary has the guide plus the layers")
         self.shape, self.b, self.n_layers = shape, b, N
-        self.trim = float(trim)
-        if not 0 <= self.trim < 0.5:
-            raise ValueError(f"trim: expected a fraction in [0, 0.5), got {trim}")
+        self.trim = check_trim(trim)
         self.sweeps = check_positive_int(sweeps, name="sweeps")
         self.offset, self.scale = (np.asarray(v, dtype=float) for v in norm)
         unit = np.where(self.scale > 0, self.scale, 1.0)
         self._unit = unit
         gamma_e = np.broadcast_to(np.asarray(hyper["gamma_e"], dtype=float), (N,)).copy()
         if noise_std is not None:
-            noise = np.broadcast_to(np.asarray(noise_std, dtype=float),
-                                    (N - self._n_guide,))
-            if not np.all(np.isfinite(noise) & (noise > 0)):
-                raise ValueError(f"noise_std: expected positive values, got {noise_std}")
+            n_values = N - self._n_guide
+            noise = np.asarray(noise_std)
+            noise = _check_layer_vector(np.full(n_values, noise) if noise.ndim == 0 else noise,
+                                        n_values, "noise_std")
             gamma_e[self._n_guide:] = (unit[self._n_guide:] / noise) ** 2
         self._precision = gamma_e
         pi = np.clip(hyper["pi"], 0.0, 1.0)

@@ -263,9 +263,7 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     tied = layer_weights is not None
     row0, col0 = _check_origin(origin)
     ell = _check_nonneg(atom_smoothness, "atom_smoothness")
-    trim = _check_nonneg(trim, "trim")
-    if trim >= 0.5:
-        raise ValueError(f"trim: expected a fraction in [0, 0.5), got {trim}")
+    trim = check_trim(trim)
     key = _run_key(seed)
 
     D = _check_dictionary(dictionary, n_atoms, b, L, learn_dictionary)
@@ -593,6 +591,14 @@ def _check_nonneg(value, name):
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name}: expected a non-negative finite number, got {value}")
     return float(value)
+
+
+def check_trim(trim):
+    """``trim`` of the robust patch average, a fraction in [0, 0.5)."""
+    trim = _check_nonneg(trim, "trim")
+    if trim >= 0.5:
+        raise ValueError(f"trim: expected a fraction in [0, 0.5), got {trim}")
+    return trim
 
 
 def _check_layer_vector(values, n_layers, name, *, default=None, positive=True,
