@@ -154,9 +154,12 @@ def observed_per_patch(obs, b):
 
 
 def build(cls, xn, obs, b):
+    # The engine learns a noise precision per layer, as it does by default; the
+    # reference has one (the same model for one layer).
+    options = {} if cls is ReferenceSampler else {"tied": False}
     return cls(xn.copy(), obs.copy(), b=b, n_atoms=K, dictionary=None, learn_dictionary=True,
                hyper={}, burn_in=0, layer_weights=np.ones(obs.shape[-1]), origin=(0, 0),
-               key=_run_key(0), atom_smoothness=2.0)
+               key=_run_key(0), atom_smoothness=2.0, **options)
 
 
 def time_matmul(size=2048, repeat=3):

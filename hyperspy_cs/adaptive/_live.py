@@ -138,7 +138,7 @@ class LiveReconstruction:
         self.seed = recorded
         self._backend = backend_class("cpu")(
             x0, obs, b=b, dictionary=atoms.reshape(K, -1), prior_prec=np.eye(b * b),
-            key=_run_key(recorded), origin=(0, 0))
+            key=_run_key(recorded), origin=(0, 0), learn=False)
         self._draws = 0
         self._mean = np.zeros((H, W * N))
         self._m2 = np.zeros((H, W * N))

@@ -4,11 +4,13 @@ The sampler (``_engine._Sampler``) holds the model's scalars (``pi``, ``gamma_s`
 the noise precisions, the tempering) and draws them; everything of the size of the
 data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
 
-``Backend(x0, obs, *, b, dictionary, prior_prec, key, origin)``
+``Backend(x0, obs, *, b, dictionary, prior_prec, key, origin, learn)``
     Takes the normalised data ``(F, H, W, L)`` (0 where unobserved), the mask,
     the patch side, the initial dictionary ``(K, P)`` float32, the prior precision
-    of one atom layer ``(b*b, b*b)``, the 64-bit run key and the global
-    ``(row, col)`` of the first patch.
+    of one atom layer ``(b*b, b*b)``, the 64-bit run key, the global
+    ``(row, col)`` of the first patch, and whether ``atoms`` will be called
+    (then every full code sweep keeps the residuals of the observed entries that
+    the dictionary update reads).
 ``codes(logit_pi, gamma_s, precision, sweep, rows=None)``
     Draws every patch's codes given the dictionary and the noise precision of each
     layer ``(L,)``; returns the patches using each atom ``(K,)`` int64, their sum of
@@ -17,7 +19,8 @@ data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
     patches whose top row is in ``r0 <= r < r1`` (one frame), with the random
     numbers a whole sweep would give them, and returns their sums.
 ``atoms(precision, sweep)``
-    Draws the dictionary given the codes and the noise precision of each layer.
+    Draws the dictionary given the codes of the last full sweep and the noise
+    precision of each layer.
 ``estimate(trim, out, rows=None)``
     Writes the robust average of the patch estimates into ``out`` ``(F, H, W * L)``
     float64 (host memory); ``rows=(r0, r1)`` only pixel rows ``r0 <= y < r1``
@@ -51,7 +54,7 @@ class CPUBackend:
 
     name = "cpu"
 
-    def __init__(self, x0, obs, *, b, dictionary, prior_prec, key, origin):
+    def __init__(self, x0, obs, *, b, dictionary, prior_prec, key, origin, learn):
         F, H, W, L = obs.shape
         self.b, self.L = b, L
         self.nr, self.nc = H - b + 1, W - b + 1
@@ -80,51 +83,30 @@ class CPUBackend:
         # Patch rows whose estimates in _Y follow their current codes (row windows).
         self._y_current = np.zeros(F * self.nr, bool)
         self.prior_prec = prior_prec
-        # G, B, the prior's factor and the atoms' factors: made by the first dictionary draw
+        self.learn = learn
+        # The observed entries of each patch and their residuals (CSR: ptr, entries,
+        # residuals), kept by full code sweeps when learning.
+        self._observed = None
+        self._residuals_current = False
+        # Scratch of the dictionary draw (usage, factors, partial sums): made by the first
         self._draw_state = None
         self.used = np.zeros(self.n_atoms, bool)
-        self._slot_state = None
 
     @property
     def dictionary(self):
         n_blocks, P, width = self.Db.shape
         return self.Db.transpose(0, 2, 1).reshape(n_blocks * width, P)[:self.n_atoms].copy()
 
-    def _slots(self):
-        """The entries grouped by layer mask, which share one Gram matrix (made once).
-
-        A slot is a patch position of one layer mask, or a whole fully observed mask;
-        returns the slot of each entry ``(P,)`` and, per slot, the patches that
-        observe it (CSR: ``slot_ptr`` ``(S + 1,)``, ``slot_patch``). Only a dictionary
-        draw needs them, so a fixed dictionary never makes them.
-        """
-        if self._slot_state is not None:
-            return self._slot_state
-        b, L, nr, nc = self.b, self.L, self.nr, self.nc
-        masks = [self.mask[:, :, layer::L] != 0 for layer in range(L)]  # (F, H, W) each
-        groups = []  # (representative layer, layers)
-        for layer in range(L):
-            for rep, members in groups:
-                if np.array_equal(masks[rep], masks[layer]):
-                    members.append(layer)
-                    break
-            else:
-                groups.append((layer, [layer]))
-        slot_of = np.empty((b, b, L), np.int64)
-        patches = []
-        for rep, members in groups:
-            if masks[rep].all():
-                slot_of[:, :, members] = len(patches)
-                patches.append(np.arange(self.n_patches))
-                continue
-            for row in range(b):
-                for col in range(b):
-                    slot_of[row, col, members] = len(patches)
-                    patches.append(np.flatnonzero(masks[rep][:, row:row + nr, col:col + nc]))
-        slot_ptr = np.zeros(len(patches) + 1, np.int64)
-        np.cumsum([p.size for p in patches], out=slot_ptr[1:])
-        self._slot_state = slot_of.ravel(), slot_ptr, np.concatenate(patches).astype(np.int64)
-        return self._slot_state
+    def _observed_entries(self):
+        """The CSR of every patch's observed entries and their residuals (made once
+        per mask; the code sweep fills it)."""
+        if self._observed is None:
+            counts = np.empty(self.n_patches, np.int64)
+            _kern.observed_counts(self.mask, self.b, self.L, self.nr, self.nc, counts)
+            ptr = np.zeros(self.n_patches + 1, np.int64)
+            np.cumsum(counts, out=ptr[1:])
+            self._observed = (ptr, np.empty(ptr[-1], np.int32), np.empty(ptr[-1], np.float32))
+        return self._observed
 
     def _window(self, rows):
         """Patch rows ``rows`` as slices: the data rows they read, their patches."""
@@ -141,10 +123,13 @@ class CPUBackend:
         data_rows, patches, nr = self._window(rows)
         n_chunks = -(-(nr * self.nc) // _kern.CHUNK)
         n_on, ss_on, sse = self._n_on[:n_chunks], self._ss_on[:n_chunks], self._sse[:n_chunks]
+        keep = self.learn and rows is None
+        observed = self._observed_entries() if keep else _NOT_KEPT
         _kern.code_sweep(self.x[:, data_rows], self.mask[:, data_rows], self.ZS[patches],
                          self.Db, weights.astype(np.float32), self.keys[patches],
                          np.uint64(2 * K * sweep), padded, gamma_s, gamma_e, self.b, self.L,
-                         nr, self.nc, n_on, ss_on, sse, self._n_act[patches])
+                         nr, self.nc, n_on, ss_on, sse, self._n_act[patches], *observed)
+        self._residuals_current = keep
         self._compressed = None
         if rows is None:
             self._y_current[:] = False
@@ -158,7 +143,8 @@ class CPUBackend:
     def observe(self, flat, values):
         self.x.reshape(-1)[flat] = values
         self.mask.reshape(-1)[flat] = 1.0
-        self._slot_state = self._draw_state = None
+        self._observed = None
+        self._residuals_current = False
 
     def _codes(self):
         """The compressed codes of the current sweep (built once per sweep)."""
@@ -177,33 +163,39 @@ class CPUBackend:
         return ptr, idx, val
 
     def atoms(self, precision, sweep):
+        if not self._residuals_current:
+            raise RuntimeError("atoms: needs a full code sweep of a backend made with "
+                               "learn=True first")
         gamma_e, weights = _factored(precision)
         _, P, _ = self.Db.shape
         K = self.ZS.shape[1]
-        L = self.L
-        bb = P // L
-        batch = max(1, FACTOR_BYTES // (8 * L * bb * bb))
-        slot_of, slot_ptr, slot_patch = self._slots()
+        bb = P // self.L
+        batch = max(1, FACTOR_BYTES // (8 * self.L * bb * bb))
         if self._draw_state is None:
-            self._draw_state = (np.empty((slot_ptr.size - 1, K, K)), np.empty((P, K)),
-                                np.linalg.cholesky(self.prior_prec)[None, None],
-                                np.empty((min(batch, self.n_atoms), L, bb, bb)))
-        G, B, prior_chol, chol = self._draw_state
+            n_chunks = -(-self.n_patches // _kern.CHUNK)
+            self._draw_state = (np.empty((K, P)), np.linalg.cholesky(self.prior_prec)[None, None],
+                                np.empty((min(batch, self.n_atoms), self.L, bb, bb)),
+                                np.empty((n_chunks, P)), np.empty(K + 1, np.int64))
+        usage, prior_chol, chol, partial, atom_ptr = self._draw_state
         ptr, idx, val = self._codes()
-        _kern.code_statistics(self.x, slot_ptr, slot_patch, slot_of, ptr, idx, val, self.b, L,
-                              self.nr, self.nc, G, B)
+        atom_patch = np.empty(idx.size, np.int64)
+        atom_val = np.empty(idx.size, np.float32)
+        _kern.codes_by_atom(ptr, idx, val, atom_ptr, atom_patch, atom_val)
+        obs = self._observed
+        _kern.atom_usage(atom_ptr, atom_patch, atom_val, obs[0], obs[1], usage)
+        by_atom = (atom_ptr, atom_patch, atom_val, *obs, partial)
         counter = np.uint64(P * sweep)
         unused = np.flatnonzero(~self.used)
         if unused.size:
-            _kern.draw_atoms(G, B, slot_of, self.Db, unused, prior_chol, True, gamma_e,
-                             weights, self.key, counter)
+            _kern.draw_atoms(self.Db, unused, prior_chol, True, usage, gamma_e, weights,
+                             self.key, counter, *by_atom)
         used = np.flatnonzero(self.used)
         for start in range(0, used.size, batch):
             atoms = used[start:start + batch]
-            _kern.atom_factors(G, slot_of, atoms, self.prior_prec, gamma_e, weights,
+            _kern.atom_factors(usage, atoms, self.prior_prec, gamma_e, weights,
                                chol[:atoms.size])
-            _kern.draw_atoms(G, B, slot_of, self.Db, atoms, chol, False, gamma_e,
-                             weights, self.key, counter)
+            _kern.draw_atoms(self.Db, atoms, chol, False, usage, gamma_e, weights, self.key,
+                             counter, *by_atom)
 
     def estimate(self, trim, out, rows=None):
         if self._Y is None:
@@ -227,6 +219,10 @@ class CPUBackend:
         band = np.empty((1, nr + self.b - 1, out.shape[2]))
         _kern.aggregate_patches(self._Y[patches], self.b, self.L, nr, self.nc, trim, band)
         out[0, y0:y1] = band[0, y0 - p0:y1 - p0]
+
+
+# What a code sweep gets when it keeps no residuals.
+_NOT_KEPT = (np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.float32))
 
 
 def _factored(precision):

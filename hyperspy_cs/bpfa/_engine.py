@@ -20,10 +20,13 @@ in this order (a systematic-scan Gibbs sampler):
    the patch at 10 % sampling), not ``b*b*N``;
 2. ``pi`` and ``gamma_s`` given the codes, the noise precisions given the codes
    and the dictionary (the residual of each layer in step 1);
-3. the atoms in turn given the codes, from the sufficient statistics
-   ``G_p = sum_i m_ip zs_i zs_i^T`` and ``B_p = sum_i m_ip x_ip zs_i`` of each
-   patch entry ``p`` (accumulated once per sweep; the conditional of ``d_k`` needs
-   only row ``k`` of ``G_p`` and the other atoms as currently drawn).
+3. the atoms in turn given the codes: the conditional of ``d_k`` needs, at each
+   patch entry ``p``, ``sum_i m_ip zs_ik^2`` and the correlation ``sum_i m_ip zs_ik
+   r_ip`` of its codes with the residual without atom ``k`` (the other atoms as
+   currently drawn), read over the patches using ``k`` from the residuals of the
+   observed entries that step 1 kept, which are updated after each atom. The work
+   follows the codes (``a`` atoms per patch cost ``a`` passes over a patch's
+   observed entries, where the Gram matrices of the codes would cost ``a^2 / 2``).
 
 The arithmetic runs in a backend (``_backend``; numba kernels in ``_kernels``).
 The image is the average of the overlapping patch estimates, averaged over the
@@ -368,7 +371,8 @@ class _Sampler:
             dictionary = _initial_dictionary(x0, obs, K, b, _rng(key, 0))
         self.backend = backend_class(backend)(
             x0, obs, b=b, dictionary=dictionary,
-            prior_prec=_atom_prior_precision(b, atom_smoothness, P), key=key, origin=origin)
+            prior_prec=_atom_prior_precision(b, atom_smoothness, P), key=key, origin=origin,
+            learn=learn_dictionary)
         self.n_patches = self.backend.n_patches
         self.n_on = np.zeros(K, np.int64)
         # Observed patch entries per layer: a pixel is in (rows covering) x (cols covering).

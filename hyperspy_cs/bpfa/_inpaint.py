@@ -116,19 +116,19 @@ def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels, fraction
 
     The engine (``_backend.CPUBackend``) holds the codes (``n x K`` float32, ``K``
     rounded up to whole blocks of atoms), the patch estimates (``n x b*b*N``
-    float32), the Gram matrices of the dictionary update (at most one per patch
-    entry and layer mask, ``K x K`` float64 each), the lists of the patches that
-    observe each patch position (``n * b * b * fraction`` int64 for one scan mask
-    observing ``fraction`` of the positions) and the factors of one batch of atoms;
-    the running estimate, mean and spread are ``F x R x C x N`` float64; the rebuilt
-    spectra (float32) exist twice while they are made.
+    float32), the observed entries of every patch with their residuals (int32 and
+    float32 each, ``n * b*b*N * fraction`` for ``fraction`` of the entries
+    observed), the dictionary update's usage (``K x b*b*N`` float64) and the
+    factors of one batch of atoms; the running estimate, mean and spread are ``F x
+    R x C x N`` float64; the rebuilt spectra (float32) exist twice while they are
+    made.
     """
     F, R, C, N = shape
     n_patches = F * (R - patch_size + 1) * (C - patch_size + 1)
     entries = patch_size**2 * N
     atoms = -(-n_atoms // _kernels.BLOCK) * _kernels.BLOCK
-    engine = 4 * n_patches * (entries + atoms) + 8 * (entries + 1) * atoms * (atoms + 1)
-    engine += 8 * n_patches * max(1.0, patch_size**2 * fraction)
+    engine = 4 * n_patches * (entries + atoms) + 8 * atoms * entries
+    engine += 8 * n_patches * max(1.0, entries * fraction)
     engine += min(_backend.FACTOR_BYTES, 8 * atoms * N * patch_size**4)
     estimates = (24 if uncertainty else 16) * F * R * C * N
     return engine + estimates + 8 * F * R * C * n_channels

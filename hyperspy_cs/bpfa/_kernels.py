@@ -9,7 +9,8 @@ Layout shared by every kernel
   one patch row of ``b`` pixels x ``L`` layers is ``b * L`` contiguous entries. The
   image-sized ``mask`` (1.0 = observed) has this layout, and the data are 0 where
   unobserved. A patch's observed entries are gathered from them when the patch is
-  visited: nothing of size ``patches x entries`` is ever stored.
+  visited: nothing of size ``patches x entries`` is ever stored, only the observed
+  entries (below).
 - Patch ``i`` has its top-left corner at ``(f, r, c)``, ``i = (f * nr + r) * nc + c``,
   ``nr = H - b + 1``, ``nc = W - b + 1`` (every overlapping patch). Its entry
   ``p = u * (b * L) + q`` is image row ``r + u``, merged column ``c * L + q``: the
@@ -20,14 +21,20 @@ Layout shared by every kernel
   the next ``BLOCK`` atoms' values as one contiguous vector indexed from 0 (numba's
   negative-index handling keeps loops over offset indices from vectorising). ``K``
   is padded to a multiple of ``BLOCK`` with atoms of zeros that ``pi = 0`` keeps
-  unused.
+  unused. Of 16, 32 and 64, ``BLOCK = 32`` gave the fastest code sweep on the cases
+  of ``benchmarks/bench_bpfa_sweep.py`` (camera 0.104 / 0.093 / 0.100 s, spectral
+  0.123 / 0.110 / 0.133 s; large patches 0.115 / 0.115 / 0.109 s).
 - Codes ``z * s`` are ``ZS`` ``(n, K)`` float32 (``z = ZS != 0``), patch-major; the
   dictionary update reads them compressed (``act_ptr``, ``act_idx``, ``act_val``: the
   non-zero codes of patch ``i`` are ``act_ptr[i]:act_ptr[i + 1]``).
 - Patches are processed in fixed chunks of ``CHUNK`` whatever the thread count, and
   every reduction over patches goes through per-chunk partial sums added in chunk
-  order (or is owned by one entry or slot): results are bit-identical for any number
+  order (or is owned by one atom or row): results are bit-identical for any number
   of threads.
+- The observed entries of every patch and their residuals are kept as CSR
+  (``obs_ptr``, ``obs_ent``, ``obs_res``: patch ``i``'s are
+  ``obs_ptr[i]:obs_ptr[i + 1]``, in entry order) by the code sweep when the
+  dictionary is learned: the dictionary update reads them by atom.
 
 Random numbers come from a counter-based generator (the splitmix64 finaliser) applied
 to ``patch_key + counter * golden``, where the patch key hashes the run key with the
@@ -42,8 +49,8 @@ from numba import njit, prange
 from .._jit import PARALLEL_FAST, SERIAL, SERIAL_FAST
 
 CHUNK = 256
-# Atoms whose correlations with a patch's residual are computed together (one vector).
-BLOCK = 8
+# Atoms whose correlations with a patch's residual are computed together (see above).
+BLOCK = 32
 
 _GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 _MIX1 = np.uint64(0xBF58476D1CE4E5B9)
@@ -121,29 +128,28 @@ def patch_keys(key, n_frames, nr, nc, row0, col0):
 
 @njit(**PARALLEL_FAST)
 def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, b,
-               n_layers, nr, nc, n_on, ss_on, sse, n_act):
+               n_layers, nr, nc, n_on, ss_on, sse, n_act, obs_ptr, obs_ent, obs_res):
     """Draw every patch's codes ``z_i, s_i`` given the dictionary: one pass, patch-major.
 
     For patch ``i`` with observed entries ``M_i``, its residual ``r_i`` is computed from
-    scratch (no round-off carries over between sweeps) and the masked norms
-    ``dtd_k = d_k^T W M_i d_k`` of all atoms in one vectorised pass over the observed
-    entries. The atoms are then drawn in turn while the patch sits in cache: with
-    ``dtr = d_k^T W M_i r_i + zs_k dtd_k`` (the correlation with the residual without
-    atom ``k``, a dot product over the observed entries only), ``prec = gamma_s +
-    gamma_e dtd_k`` and ``mu = gamma_e dtr / prec``, ``z_ik`` is drawn with ``s_ik``
-    integrated out,
+    scratch (no round-off carries over between sweeps). The atoms are then drawn in
+    turn while the patch sits in cache, a block of ``BLOCK`` atoms at a time: one
+    vectorised pass over the observed entries gives the block's masked norms
+    ``dtd_k = d_k^T W M_i d_k`` and correlations ``d_k^T W M_i r_i``. With ``dtr =
+    d_k^T W M_i r_i + zs_k dtd_k`` (the correlation with the residual without atom
+    ``k``), ``prec = gamma_s + gamma_e dtd_k`` and ``mu = gamma_e dtr / prec``,
+    ``z_ik`` is drawn with ``s_ik`` integrated out,
 
         P(z = 1) = sigmoid(logit pi_k + log(gamma_s / prec) / 2 + mu^2 prec / 2),
 
     as ``exp(mu^2 prec / 2) > u / (1 - u) sqrt(prec / gamma_s) (1 - pi_k) / pi_k`` for
     a uniform ``u``: the right side does not depend on the residual, so it is
-    computed for all atoms at once before the sequential part, which needs ``exp``
+    computed for the whole block before its sequential part, which needs ``exp``
     only for the few atoms near switching on (a lower bound of ``log q`` decides the
     others: numba has no vector maths library here). Then ``s_ik`` is drawn from
-    ``N(mu, 1 / prec)`` and the residual updated when the code changed. The
-    correlations ``d_k^T W M_i r_i`` of ``BLOCK`` atoms are computed together as one
-    vector over the observed entries, and corrected by rank-one updates when an atom
-    of the block changes: the cost follows the observed entries, not the patch size.
+    ``N(mu, 1 / prec)``; when the code changed, the residual and the block's
+    correlations get a rank-one update. The cost follows the observed entries, not
+    the patch size.
 
     Parameters
     ----------
@@ -176,9 +182,22 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         its codes were drawn: the data of each layer's noise precision.
     n_act : numpy.ndarray, int64, shape (n,)
         Output: number of atoms each patch uses.
+    obs_ptr : numpy.ndarray, int64, shape (n + 1,) or (0,)
+        Offsets of each patch's observed entries in ``obs_ent`` and ``obs_res``
+        (:func:`observed_offsets`); empty: the residuals are not kept.
+    obs_ent : numpy.ndarray, int32, shape (obs_ptr[-1],)
+        Output: the observed entries of each patch, in increasing order.
+    obs_res : numpy.ndarray, float32, shape (obs_ptr[-1],)
+        Output: their residuals after the patch's codes were drawn (what the
+        dictionary update starts from, :func:`draw_atoms`).
     """
     n, K = ZS.shape
-    n_blocks, P, _ = Db.shape
+    keep = obs_ptr.size > 0
+    # The block width is read at run time: a compile-time constant would let LLVM
+    # unroll the loops over a block into scalar code (it cannot prove that the
+    # accumulators do not alias the dictionary), a run-time one gets them vectorised
+    # behind an alias check.
+    n_blocks, P, width = Db.shape
     bl = b * n_layers
     n_chunks = (n + CHUNK - 1) // CHUNK
     gs = np.float32(gamma_s)
@@ -194,14 +213,13 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         xv = np.empty(P, dtype=np.float32)
         wv = np.empty(P, dtype=np.float32)
         res = np.empty(P, dtype=np.float32)
-        act = np.empty(K, dtype=np.int64)
         wres = np.empty(P, dtype=np.float32)
-        dtd = np.empty(K, dtype=np.float32)
-        inv_prec = np.empty(K, dtype=np.float32)
-        sd = np.empty(K, dtype=np.float32)
-        thr = np.empty(K, dtype=np.float32)
-        bound = np.empty(K, dtype=np.float32)
-        acc = np.empty(BLOCK, dtype=np.float32)
+        dtd = np.empty(width, dtype=np.float32)
+        inv_prec = np.empty(width, dtype=np.float32)
+        sd = np.empty(width, dtype=np.float32)
+        thr = np.empty(width, dtype=np.float32)
+        bound = np.empty(width, dtype=np.float32)
+        acc = np.empty(width, dtype=np.float32)
         cnt = np.zeros(K, dtype=np.int64)
         ssq = np.zeros(K)
         s_sse = np.zeros(n_layers)
@@ -218,59 +236,57 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
                         xv[m] = x[f, r + u, col + q]
                         wv[m] = wl[layer]
                         m += mask[f, r + u, col + q] != 0.0
-            na = 0
-            for k in range(K):
-                act[na] = k
-                na += ZS[i, k] != 0.0
             for j in range(m):
-                e = ent[j]
-                y = np.float32(0.0)
-                for a in range(na):
-                    ka = act[a]
-                    y += ZS[i, ka] * Db[ka // BLOCK, e, ka % BLOCK]
-                res[j] = xv[j] - y
+                res[j] = 0.0
             for k in range(K):
-                dtd[k] = 0.0
+                v = ZS[i, k]
+                if v != 0.0:
+                    blk = k // width
+                    t = k - blk * width
+                    for j in range(m):
+                        res[j] += v * Db[blk, ent[j], t]
             for j in range(m):
-                e = ent[j]
-                w = wv[j]
-                wres[j] = w * res[j]
-                for blk in range(n_blocks):
-                    for t in range(BLOCK):
-                        d = Db[blk, e, t]
-                        dtd[blk * BLOCK + t] += w * d * d
+                res[j] = xv[j] - res[j]
+            for j in range(m):
+                wres[j] = wv[j] * res[j]
             key = keys[i]
-            for k in range(K):
-                pk = gs + ge * dtd[k]
-                inv_prec[k] = one / pk
-                sd[k] = one / np.sqrt(pk)
-                bits = _draw(key, counter0 + np.uint64(k // 2))
-                u = _uniform24(bits << np.uint64(24 * (k % 2)))
-                # on iff u < sigmoid(logit pi + log(gs / prec) / 2 + h), i.e. exp(h) > q
-                q = u / (one - u) * np.sqrt(pk / gs) * inv_odds[k]
-                thr[k] = q
-                # log q >= 2 t + 2 t^3 / 3 with t = (q - 1) / (q + 1) when q >= 1
-                t = one - np.float32(2.0) / (q + one)
-                bound[k] = np.float32(2.0) * t + np.float32(2.0 / 3.0) * t * t * t
             for blk in range(n_blocks):
-                # correlations of a block of atoms with the residual, one vector
-                for t in range(BLOCK):
+                # masked norms and correlations of a block of atoms, one pass over the
+                # observed entries with the block's values in one vector
+                for t in range(width):
                     acc[t] = 0.0
+                    dtd[t] = 0.0
                 for j in range(m):
                     e = ent[j]
                     w = wres[j]
-                    for t in range(BLOCK):
-                        acc[t] += w * Db[blk, e, t]
-                for t in range(BLOCK):
-                    k = blk * BLOCK + t
+                    wd = wv[j]
+                    for t in range(width):
+                        d = Db[blk, e, t]
+                        acc[t] += w * d
+                        dtd[t] += wd * d * d
+                for t in range(width):
+                    k = blk * width + t
+                    pk = gs + ge * dtd[t]
+                    inv_prec[t] = one / pk
+                    sd[t] = one / np.sqrt(pk)
+                    bits = _draw(key, counter0 + np.uint64(k // 2))
+                    u = _uniform24(bits << np.uint64(24 * (k % 2)))
+                    # on iff u < sigmoid(logit pi + log(gs / prec) / 2 + h), i.e. exp(h) > q
+                    q = u / (one - u) * np.sqrt(pk / gs) * inv_odds[k]
+                    thr[t] = q
+                    # log q >= 2 s + 2 s^3 / 3 with s = (q - 1) / (q + 1) when q >= 1
+                    sq = one - np.float32(2.0) / (q + one)
+                    bound[t] = np.float32(2.0) * sq + np.float32(2.0 / 3.0) * sq * sq * sq
+                for t in range(width):
+                    k = blk * width + t
                     old = ZS[i, k]
-                    dtr = acc[t] + old * dtd[k]
-                    mu = ge * dtr * inv_prec[k]
+                    dtr = acc[t] + old * dtd[t]
+                    mu = ge * dtr * inv_prec[t]
                     h = half * ge * dtr * mu
                     new = np.float32(0.0)
-                    if h >= bound[k] and np.exp(h) > thr[k]:
+                    if h >= bound[t] and np.exp(h) > thr[t]:
                         z = _normal(_draw(key, counter0 + np.uint64(K + k)))
-                        new = mu + np.float32(z) * sd[k]
+                        new = mu + np.float32(z) * sd[t]
                         cnt[k] += 1
                         ssq[k] += new * new
                     if new != old:
@@ -282,8 +298,10 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
                             res[j] -= a
                             wa = wv[j] * a
                             wres[j] -= wa
-                            # the block's atoms up to t are done: updating them is harmless
-                            for t2 in range(BLOCK):
+                            # the whole block, though its atoms up to t are done: a
+                            # loop over all of it vectorises, one starting at t + 1
+                            # does not (measured 1.6x slower)
+                            for t2 in range(width):
                                 acc[t2] -= wa * Db[blk, e, t2]
             total = 0
             for k in range(K):
@@ -292,6 +310,11 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
             for j in range(m):
                 # an entry's layer is the last digit of its (row, col, layer) index
                 s_sse[ent[j] % n_layers] += res[j] * res[j]
+            if keep:
+                o = obs_ptr[i]
+                for j in range(m):
+                    obs_ent[o + j] = ent[j]
+                    obs_res[o + j] = res[j]
         for k in range(K):
             n_on[ch, k] = cnt[k]
             ss_on[ch, k] = ssq[k]
@@ -325,83 +348,102 @@ def compress_codes(ZS, act_ptr, act_idx, act_val):
 
 
 @njit(**PARALLEL_FAST)
-def code_statistics(x, slot_ptr, slot_patch, slot_of, act_ptr, act_idx, act_val, b,
-                    n_layers, nr, nc, G, B):
-    """Sufficient statistics of the dictionary given the codes.
-
-    For entry ``p``, ``G_p = sum_i m_ip zs_i zs_i^T`` (``K x K``) and
-    ``B_p = sum_i m_ip x_ip zs_i``. Entries whose layers share one mask share one
-    ``G``: a slot is a patch position of a mask, or a whole fully observed mask, so
-    that a guide layer costs one Gram matrix, not ``b * b``. Each slot lists the
-    patches that observe it (``slot_patch[slot_ptr[s]:slot_ptr[s + 1]]``, made once
-    per run by ``_backend``), so only those are read. ``G`` is accumulated on its
-    upper triangle (the codes of a patch are in atom order) and mirrored. Each slot
-    and each entry is owned by one thread (deterministic sums).
+def observed_counts(mask, b, n_layers, nr, nc, counts):
+    """The number of observed entries of every patch (``obs_ptr`` is their cumsum).
 
     Parameters
     ----------
-    x : numpy.ndarray, float32, shape (F, H, W * L)
-    slot_ptr : numpy.ndarray, int64, shape (S + 1,)
-    slot_patch : numpy.ndarray, int64, shape (slot_ptr[-1],)
-        Patches observing each slot, in increasing order.
-    slot_of : numpy.ndarray, int64, shape (P,)
-        Slot of each entry.
-    act_ptr, act_idx, act_val : numpy.ndarray
-        Compressed codes (:func:`compress_codes`).
+    mask : numpy.ndarray, float32, shape (F, H, W * L)
     b, n_layers, nr, nc : int
-    G : numpy.ndarray, float64, shape (S, K, K)
-        Output.
-    B : numpy.ndarray, float64, shape (P, K)
+    counts : numpy.ndarray, int64, shape (n,)
         Output.
     """
-    S, K, _ = G.shape
-    P = B.shape[0]
+    F = mask.shape[0]
     bl = b * n_layers
-    for s in prange(S):
-        Gs = G[s]
-        for k in range(K):
-            for k2 in range(K):
-                Gs[k, k2] = 0.0
-        for a0 in range(slot_ptr[s], slot_ptr[s + 1]):
-            i = slot_patch[a0]
-            hi = act_ptr[i + 1]
-            for a in range(act_ptr[i], hi):
-                row = Gs[act_idx[a]]
-                va = np.float64(act_val[a])
-                for a2 in range(a, hi):
-                    row[act_idx[a2]] += va * act_val[a2]
-        for k in range(K):
-            for k2 in range(k):
-                Gs[k, k2] = Gs[k2, k]
-    for p in prange(P):
-        Bp = B[p]
-        for k in range(K):
-            Bp[k] = 0.0
-        u = p // bl
-        q = p - u * bl
-        s = slot_of[p]
-        for a0 in range(slot_ptr[s], slot_ptr[s + 1]):
-            i = slot_patch[a0]
-            f, r, c = _patch_corner(i, nr, nc)
-            xp = np.float64(x[f, r + u, c * n_layers + q])
-            for a in range(act_ptr[i], act_ptr[i + 1]):
-                Bp[act_idx[a]] += xp * act_val[a]
+    for fr in prange(F * nr):
+        f = fr // nr
+        r = fr - f * nr
+        for c in range(nc):
+            m = 0
+            for u in range(b):
+                for q in range(bl):
+                    m += mask[f, r + u, c * n_layers + q] != 0.0
+            counts[fr * nc + c] = m
+
+
+@njit(**SERIAL)
+def codes_by_atom(act_ptr, act_idx, act_val, atom_ptr, atom_patch, atom_val):
+    """The compressed codes grouped by atom: the patches using atom ``k`` (in
+    increasing order) and their codes are ``atom_ptr[k]:atom_ptr[k + 1]``.
+
+    Parameters
+    ----------
+    act_ptr, act_idx, act_val : numpy.ndarray
+        Compressed codes (:func:`compress_codes`).
+    atom_ptr : numpy.ndarray, int64, shape (K + 1,)
+        Output: offsets.
+    atom_patch : numpy.ndarray, int64, shape (act_ptr[-1],)
+        Output: patch indices.
+    atom_val : numpy.ndarray, float32, shape (act_ptr[-1],)
+        Output: codes.
+    """
+    K = atom_ptr.size - 1
+    for k in range(K + 1):
+        atom_ptr[k] = 0
+    for a in range(act_idx.size):
+        atom_ptr[act_idx[a] + 1] += 1
+    for k in range(K):
+        atom_ptr[k + 1] += atom_ptr[k]
+    fill = atom_ptr[:K].copy()
+    for i in range(act_ptr.size - 1):
+        for a in range(act_ptr[i], act_ptr[i + 1]):
+            k = act_idx[a]
+            atom_patch[fill[k]] = i
+            atom_val[fill[k]] = act_val[a]
+            fill[k] += 1
 
 
 @njit(**PARALLEL_FAST)
-def atom_factors(G, slot_of, atoms, prior_prec, gamma_e, wl, chol):
+def atom_usage(atom_ptr, atom_patch, atom_val, obs_ptr, obs_ent, usage):
+    """``usage[k, p] = sum_i m_ip zs_ik^2``: the data term of atom ``k``'s precision.
+
+    Each atom is owned by one thread and sums its patches in order (deterministic).
+
+    Parameters
+    ----------
+    atom_ptr, atom_patch, atom_val : numpy.ndarray
+        Codes by atom (:func:`codes_by_atom`).
+    obs_ptr, obs_ent : numpy.ndarray
+        Observed entries of each patch (:func:`code_sweep`).
+    usage : numpy.ndarray, float64, shape (K, P)
+        Output.
+    """
+    K, P = usage.shape
+    for k in prange(K):
+        row = usage[k]
+        for p in range(P):
+            row[p] = 0.0
+        for a in range(atom_ptr[k], atom_ptr[k + 1]):
+            i = atom_patch[a]
+            v = np.float64(atom_val[a])
+            for o in range(obs_ptr[i], obs_ptr[i + 1]):
+                row[obs_ent[o]] += v * v
+
+
+@njit(**PARALLEL_FAST)
+def atom_factors(usage, atoms, prior_prec, gamma_e, wl, chol):
     """Cholesky factors of the conditional precision of the atoms ``atoms``, per layer.
 
     The prior precision couples the ``b * b`` entries of a layer (smoothness) but not
     the layers, and the likelihood is diagonal, so the precision of atom ``k`` given
-    the codes is block-diagonal by layer: ``Lambda_kl = Q + gamma_e w_l diag(G_p[k, k])``
-    over the entries ``p`` of layer ``l``. It does not depend on the other atoms, so
-    all factors are computed in parallel before the sequential draws.
+    the codes is block-diagonal by layer: ``Lambda_kl = Q + gamma_e w_l diag(usage[k,
+    p])`` over the entries ``p`` of layer ``l``. It does not depend on the other
+    atoms, so all factors are computed in parallel before the sequential draws.
 
     Parameters
     ----------
-    G : numpy.ndarray, float64, shape (S, K, K)
-    slot_of : numpy.ndarray, int64, shape (P,)
+    usage : numpy.ndarray, float64, shape (K, P)
+        :func:`atom_usage`.
     atoms : numpy.ndarray, int64, shape (A,)
         The atoms to factor.
     prior_prec : numpy.ndarray, float64, shape (b * b, b * b)
@@ -423,7 +465,7 @@ def atom_factors(G, slot_of, atoms, prior_prec, gamma_e, wl, chol):
                 C[j, j2] = prior_prec[j, j2]
         g = gamma_e * wl[layer]
         for j in range(bb):
-            C[j, j] += g * G[slot_of[j * n_layers + layer], k, k]
+            C[j, j] += g * usage[k, j * n_layers + layer]
         _cholesky(C)
 
 
@@ -454,58 +496,80 @@ def _cholesky(a):
         rj[j + 1:] = 0.0
 
 
-@njit(**SERIAL)
-def draw_atoms(G, B, slot_of, Db, atoms, chol, prior, gamma_e, wl, key, counter):
+@njit(**PARALLEL_FAST)
+def draw_atoms(Db, atoms, chol, prior, usage, gamma_e, wl, key, counter, atom_ptr, atom_patch,
+               atom_val, obs_ptr, obs_ent, obs_res, partial):
     """Draw the atoms ``atoms`` in turn from their Gaussian conditionals (updates ``Db``).
 
-    Atom ``k``, layer ``l``: with ``g_p = gamma_e w_l (B_p[k] - sum_{j != k} G_p[k, j]
-    d_jp)`` (the other atoms as currently drawn), ``d = Lambda^{-1} g + Lambda^{-1/2}
-    eps`` through the Cholesky factor ``Lambda = C C^T``: ``d = C^{-T} (C^{-1} g + eps)``.
-    With ``prior``, the atoms are ones no patch uses: they are drawn from the prior,
-    whose factor is ``chol[0, 0]``, and do not interact with the others.
+    Atom ``k``, entry ``p`` of layer ``l``: the data are ``g_p = sum_i m_ip zs_ik
+    (r_ip + zs_ik d_kp)``, the correlation of its codes with the residual without
+    atom ``k`` (the other atoms as currently drawn), read from the residuals the
+    code sweep kept (``obs_res``) over the patches using ``k`` only. With ``Lambda =
+    C C^T`` (:func:`atom_factors`), ``d = C^{-T} (C^{-1} gamma_e w_l g + eps)``; then
+    the residuals of its patches are updated. The cost follows the observed entries
+    of the patches using each atom: ``n m a`` for ``a`` atoms per patch, where Gram
+    matrices of the codes would cost ``n m a^2 / 2``. The sums over an atom's
+    patches go through per-chunk partial sums added in chunk order (bit-identical
+    for any number of threads). With ``prior``, the atoms are ones no patch uses:
+    they are drawn from the prior, whose factor is ``chol[0, 0]``.
 
     Parameters
     ----------
-    G, B : numpy.ndarray
-        As in :func:`code_statistics` (unread with ``prior``).
-    slot_of : numpy.ndarray, int64, shape (P,)
-        Slot of ``G`` of each entry.
     Db : numpy.ndarray, float32, shape (K / BLOCK, P, BLOCK)
         Dictionary (see :func:`code_sweep`), updated in place.
     atoms : numpy.ndarray, int64, shape (A,)
     chol : numpy.ndarray, float64, shape (A, L, b * b, b * b)
         Lower factors of these atoms' precisions (:func:`atom_factors`).
     prior : bool
+    usage : numpy.ndarray, float64, shape (K, P)
+        :func:`atom_usage`.
     gamma_e : float
     wl : numpy.ndarray, float64, shape (L,)
     key : numpy.uint64
         Run key.
     counter : numpy.uint64
         First counter of this sweep (``P`` draws per atom).
+    atom_ptr, atom_patch, atom_val : numpy.ndarray
+        Codes by atom (:func:`codes_by_atom`).
+    obs_ptr, obs_ent, obs_res : numpy.ndarray
+        Observed entries of each patch and their residuals (:func:`code_sweep`);
+        ``obs_res`` is updated in place.
+    partial : numpy.ndarray, float64, shape (ceil(n / CHUNK), P)
+        Scratch for the partial sums.
     """
-    n_blocks, P, _ = Db.shape
+    n_blocks, P, width = Db.shape
     n_layers = wl.shape[0]
     bb = P // n_layers
     y = np.empty(bb)
+    g = np.empty(P)
+    delta = np.empty(P, dtype=np.float32)
     stream = _mix64(key ^ _DICT_STREAM)
     for a in range(atoms.shape[0]):
         k = atoms[a]
+        blk = k // width
+        t = k - blk * width
+        lo = atom_ptr[k]
+        n_chunks = (atom_ptr[k + 1] - lo + CHUNK - 1) // CHUNK
+        for ch in prange(n_chunks):
+            part = partial[ch]
+            for p in range(P):
+                part[p] = 0.0
+            for q in range(lo + ch * CHUNK, min(atom_ptr[k + 1], lo + ch * CHUNK + CHUNK)):
+                i = atom_patch[q]
+                v = np.float64(atom_val[q])
+                for o in range(obs_ptr[i], obs_ptr[i + 1]):
+                    part[obs_ent[o]] += v * obs_res[o]
+        for p in range(P):
+            s = usage[k, p] * Db[blk, p, t]
+            for ch in range(n_chunks):
+                s += partial[ch, p]
+            g[p] = s
         atom_key = _mix64(stream + np.uint64(k + 1) * _GOLDEN)
         for layer in range(n_layers):
-            g = gamma_e * wl[layer]
             C = chol[0, 0] if prior else chol[a, layer]
+            gl = gamma_e * wl[layer]
             for j in range(bb):
-                y[j] = 0.0
-                if not prior:
-                    p = j * n_layers + layer
-                    Gk = G[slot_of[p], k]
-                    # the sum below includes j2 = k
-                    s = B[p, k] + Gk[k] * Db[k // BLOCK, p, k % BLOCK]
-                    for blk in range(n_blocks):
-                        Gb = Gk[blk * BLOCK:]
-                        for t in range(BLOCK):
-                            s -= Gb[t] * Db[blk, p, t]
-                    y[j] = g * s
+                y[j] = gl * g[j * n_layers + layer]
             for j in range(bb):  # forward substitution: C^{-1} g
                 s = y[j]
                 for m in range(j):
@@ -519,7 +583,16 @@ def draw_atoms(G, B, slot_of, Db, atoms, chol, prior, gamma_e, wl, key, counter)
                 for m in range(j):
                     y[m] -= C[j, m] * v
             for j in range(bb):
-                Db[k // BLOCK, j * n_layers + layer, k % BLOCK] = np.float32(y[j])
+                p = j * n_layers + layer
+                new = np.float32(y[j])
+                delta[p] = new - Db[blk, p, t]
+                Db[blk, p, t] = new
+        for ch in prange(n_chunks):
+            for q in range(lo + ch * CHUNK, min(atom_ptr[k + 1], lo + ch * CHUNK + CHUNK)):
+                i = atom_patch[q]
+                v = atom_val[q]
+                for o in range(obs_ptr[i], obs_ptr[i + 1]):
+                    obs_res[o] -= v * delta[obs_ent[o]]
 
 
 @njit(**PARALLEL_FAST)

@@ -24,7 +24,7 @@ def _backend(seed=0):
     x = np.where(obs, rng.standard_normal(obs.shape), 0.0)
     D = rng.standard_normal((16, 4 * 4)).astype(np.float32) / 4
     return CPUBackend(x, obs, b=4, dictionary=D, prior_prec=_atom_prior_precision(4, 0, 16),
-                      key=123, origin=(0, 0))
+                      key=123, origin=(0, 0), learn=False)
 
 
 def test_a_row_window_draws_what_a_whole_sweep_gives_its_patches():

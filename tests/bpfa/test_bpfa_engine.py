@@ -99,7 +99,7 @@ def small_problem():
     obs[..., 2] = True
     D = rng.standard_normal((K, b * b * L)).astype(np.float32)
     backend = CPUBackend(np.where(obs, x, 0.0), obs, b=b, dictionary=D,
-                         prior_prec=np.eye(b * b), key=7, origin=(0, 0))
+                         prior_prec=np.eye(b * b), key=7, origin=(0, 0), learn=True)
     n = backend.n_patches
     ZS = (rng.standard_normal((n, K)) * (rng.random((n, K)) < 0.4)).astype(np.float32)
     backend.ZS[:, :K] = ZS
@@ -109,28 +109,60 @@ def small_problem():
     return backend, D, ZS, m_dense, x_dense
 
 
-def test_code_statistics_and_estimates_match_dense_numpy(small_problem):
-    backend, D, ZS, m_dense, x_dense = small_problem
+def test_estimates_match_dense_numpy(small_problem):
+    backend, D, ZS, _, _ = small_problem
     ptr, idx, val = backend._codes()
-    K_pad = backend.ZS.shape[1]
-    P = D.shape[1]
-    slot_of, slot_ptr, slot_patch = backend._slots()
-    G = np.empty((slot_ptr.size - 1, K_pad, K_pad))
-    B = np.empty((P, K_pad))
-    kern.code_statistics(backend.x, slot_ptr, slot_patch, slot_of, ptr, idx, val, backend.b,
-                         backend.L, backend.nr, backend.nc, G, B)
-    K = ZS.shape[1]
-    # the fully observed layer shares one slot; each other layer has b * b
-    assert slot_ptr.size - 1 == 2 * backend.b**2 + 1
-    for p in range(P):
-        expected = (ZS * m_dense[:, p:p + 1]).T @ ZS
-        np.testing.assert_allclose(G[slot_of[p], :K, :K], expected, rtol=1e-5, atol=1e-5)
-        np.testing.assert_allclose(B[p, :K], (m_dense[:, p] * x_dense[:, p]) @ ZS,
-                                   rtol=1e-5, atol=1e-5)
-    Y = np.empty((backend.n_patches, P), np.float32)
+    Y = np.empty((backend.n_patches, D.shape[1]), np.float32)
     kern.patch_estimates(ptr, idx, val, backend.dictionary, Y)
     np.testing.assert_allclose(Y, ZS @ D, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(backend.dictionary, D)
+
+
+@numba.njit
+def _engine_normal(key, counter):
+    """The normal the kernels draw from ``key`` and ``counter`` (both uint64)."""
+    return kern._normal(kern._draw(key, counter))
+
+
+def test_atoms_are_drawn_in_turn_from_their_closed_form_conditionals(small_problem):
+    """Atom ``k`` given the codes and the other atoms as currently drawn: per layer,
+    ``d = C^{-T} (C^{-1} gamma_l g + eps)`` with ``C C^T = Q + gamma_l diag(sum_i m_ip
+    zs_ik^2)`` and ``g_p = sum_i m_ip zs_ik (x_ip - sum_{j != k} zs_ij d_jp)``, computed
+    here densely with the engine's normals ``eps``; unused atoms come from the prior."""
+    backend, _, _, m_dense, x_dense = small_problem
+    K, L = backend.n_atoms, backend.L
+    precision = np.array([4.0, 12.0, 2.0])
+    backend.codes(np.full(K, -0.5), 1.0, precision, sweep=3)
+    ZS = backend.ZS[:, :K].astype(np.float64)
+    # the kept residuals are those of the new codes
+    ptr, ent, res = backend._observed
+    dense_res = x_dense - ZS @ backend.dictionary.astype(np.float64)
+    for i in range(backend.n_patches):
+        np.testing.assert_array_equal(ent[ptr[i]:ptr[i + 1]], np.flatnonzero(m_dense[i]))
+        np.testing.assert_allclose(res[ptr[i]:ptr[i + 1]], dense_res[i, ent[ptr[i]:ptr[i + 1]]],
+                                   rtol=1e-5, atol=1e-5)
+    used = (ZS != 0).any(axis=0)
+    assert used.any()
+    D = backend.dictionary.astype(np.float64)
+    backend.atoms(precision, sweep=3)
+    drawn = backend.dictionary.astype(np.float64)
+    stream = np.uint64(kern._mix64(backend.key ^ kern._DICT_STREAM))
+    counter = np.uint64(D.shape[1] * 3)
+    Q = backend.prior_prec
+    order = list(np.flatnonzero(~used)) + list(np.flatnonzero(used))
+    for k in order:
+        g = (m_dense * ZS[:, k:k + 1] * (x_dense - ZS @ D + ZS[:, k:k + 1] * D[k])).sum(0)
+        usage = (m_dense * ZS[:, k:k + 1] ** 2).sum(0)
+        with np.errstate(over="ignore"):  # the keys are 64-bit hashes: they wrap
+            atom_key = np.uint64(kern._mix64(stream + np.uint64(k + 1) * kern._GOLDEN))
+        for layer in range(L):
+            entries = np.arange(layer, D.shape[1], L)
+            C = np.linalg.cholesky(Q + precision[layer] * np.diag(usage[entries]))
+            eps = [_engine_normal(atom_key, counter + np.uint64(p)) for p in entries]
+            expected = np.linalg.solve(C.T, np.linalg.solve(C, precision[layer] * g[entries])
+                                       + eps)
+            np.testing.assert_allclose(drawn[k, entries], expected, rtol=1e-4, atol=1e-4)
+        D[k] = drawn[k]
 
 
 def test_code_sweep_reports_its_residual_and_usage(small_problem):
