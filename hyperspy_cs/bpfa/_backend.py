@@ -88,7 +88,7 @@ class CPUBackend:
         # residuals), kept by full code sweeps when learning.
         self._observed = None
         self._residuals_current = False
-        # Scratch of the dictionary draw (usage, factors, partial sums): made by the first
+        # Scratch of the dictionary draw (usage, factors, partial sums): made by its first call
         self._draw_state = None
         self.used = np.zeros(self.n_atoms, bool)
 
