@@ -91,6 +91,7 @@ class CPUBackend:
         # Scratch of the dictionary draw (usage, factors, partial sums): made by its first call
         self._draw_state = None
         self.used = np.zeros(self.n_atoms, bool)
+        self.parallel_chunks = _kern.PARALLEL_CHUNKS
 
     @property
     def dictionary(self):
@@ -183,7 +184,7 @@ class CPUBackend:
         _kern.codes_by_atom(ptr, idx, val, atom_ptr, atom_patch, atom_val)
         obs = self._observed
         _kern.atom_usage(atom_ptr, atom_patch, atom_val, obs[0], obs[1], usage)
-        by_atom = (atom_ptr, atom_patch, atom_val, *obs, partial)
+        by_atom = (atom_ptr, atom_patch, atom_val, *obs, partial, self.parallel_chunks)
         counter = np.uint64(P * sweep)
         unused = np.flatnonzero(~self.used)
         if unused.size:

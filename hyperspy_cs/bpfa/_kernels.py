@@ -496,9 +496,35 @@ def _cholesky(a):
         rj[j + 1:] = 0.0
 
 
+# Chunks of an atom's patches from which its sums in draw_atoms run in parallel.
+PARALLEL_CHUNKS = 4
+
+
+@njit(inline="always", **SERIAL_FAST)
+def _correlate_chunk(part, q0, q1, atom_patch, atom_val, obs_ptr, obs_ent, obs_res):
+    """``part[p] = sum zs r`` over the patches ``atom_patch[q0:q1]`` observing ``p``."""
+    for p in range(part.size):
+        part[p] = 0.0
+    for q in range(q0, q1):
+        i = atom_patch[q]
+        v = np.float64(atom_val[q])
+        for o in range(obs_ptr[i], obs_ptr[i + 1]):
+            part[obs_ent[o]] += v * obs_res[o]
+
+
+@njit(inline="always", **SERIAL_FAST)
+def _update_chunk(delta, q0, q1, atom_patch, atom_val, obs_ptr, obs_ent, obs_res):
+    """Subtract ``zs delta`` from the residuals of the patches ``atom_patch[q0:q1]``."""
+    for q in range(q0, q1):
+        i = atom_patch[q]
+        v = atom_val[q]
+        for o in range(obs_ptr[i], obs_ptr[i + 1]):
+            obs_res[o] -= v * delta[obs_ent[o]]
+
+
 @njit(**PARALLEL_FAST)
 def draw_atoms(Db, atoms, chol, prior, usage, gamma_e, wl, key, counter, atom_ptr, atom_patch,
-               atom_val, obs_ptr, obs_ent, obs_res, partial):
+               atom_val, obs_ptr, obs_ent, obs_res, partial, parallel_chunks):
     """Draw the atoms ``atoms`` in turn from their Gaussian conditionals (updates ``Db``).
 
     Atom ``k``, entry ``p`` of layer ``l``: the data are ``g_p = sum_i m_ip zs_ik
@@ -536,6 +562,10 @@ def draw_atoms(Db, atoms, chol, prior, usage, gamma_e, wl, key, counter, atom_pt
         ``obs_res`` is updated in place.
     partial : numpy.ndarray, float64, shape (ceil(n / CHUNK), P)
         Scratch for the partial sums.
+    parallel_chunks : int
+        The sums of an atom with at least this many chunks of patches run in
+        parallel (:data:`PARALLEL_CHUNKS`); the others on one thread, with the same
+        chunks and so the same results.
     """
     n_blocks, P, width = Db.shape
     n_layers = wl.shape[0]
@@ -550,15 +580,17 @@ def draw_atoms(Db, atoms, chol, prior, usage, gamma_e, wl, key, counter, atom_pt
         t = k - blk * width
         lo = atom_ptr[k]
         n_chunks = (atom_ptr[k + 1] - lo + CHUNK - 1) // CHUNK
-        for ch in prange(n_chunks):
-            part = partial[ch]
-            for p in range(P):
-                part[p] = 0.0
-            for q in range(lo + ch * CHUNK, min(atom_ptr[k + 1], lo + ch * CHUNK + CHUNK)):
-                i = atom_patch[q]
-                v = np.float64(atom_val[q])
-                for o in range(obs_ptr[i], obs_ptr[i + 1]):
-                    part[obs_ent[o]] += v * obs_res[o]
+        hi = atom_ptr[k + 1]
+        # A parallel region costs tens of microseconds to start: an atom used by few
+        # patches is summed on one thread (the same chunks, so the same sums).
+        if n_chunks >= parallel_chunks:
+            for ch in prange(n_chunks):
+                _correlate_chunk(partial[ch], lo + ch * CHUNK, min(hi, lo + ch * CHUNK + CHUNK),
+                                 atom_patch, atom_val, obs_ptr, obs_ent, obs_res)
+        else:
+            for ch in range(n_chunks):
+                _correlate_chunk(partial[ch], lo + ch * CHUNK, min(hi, lo + ch * CHUNK + CHUNK),
+                                 atom_patch, atom_val, obs_ptr, obs_ent, obs_res)
         for p in range(P):
             s = usage[k, p] * Db[blk, p, t]
             for ch in range(n_chunks):
@@ -587,12 +619,12 @@ def draw_atoms(Db, atoms, chol, prior, usage, gamma_e, wl, key, counter, atom_pt
                 new = np.float32(y[j])
                 delta[p] = new - Db[blk, p, t]
                 Db[blk, p, t] = new
-        for ch in prange(n_chunks):
-            for q in range(lo + ch * CHUNK, min(atom_ptr[k + 1], lo + ch * CHUNK + CHUNK)):
-                i = atom_patch[q]
-                v = atom_val[q]
-                for o in range(obs_ptr[i], obs_ptr[i + 1]):
-                    obs_res[o] -= v * delta[obs_ent[o]]
+        if n_chunks >= parallel_chunks:
+            for ch in prange(n_chunks):
+                _update_chunk(delta, lo + ch * CHUNK, min(hi, lo + ch * CHUNK + CHUNK),
+                              atom_patch, atom_val, obs_ptr, obs_ent, obs_res)
+        else:
+            _update_chunk(delta, lo, hi, atom_patch, atom_val, obs_ptr, obs_ent, obs_res)
 
 
 @njit(**PARALLEL_FAST)

@@ -182,6 +182,38 @@ def test_code_sweep_reports_its_residual_and_usage(small_problem):
     assert not backend.ZS[:, K:].any()  # padding atoms are never used
 
 
+def test_atom_draws_are_the_same_on_one_thread_and_in_parallel():
+    """An atom's sums run on one thread or in parallel (by its number of chunks of
+    patches) over the same chunks: the dictionary and the residuals are bit-identical
+    either way and for any thread count."""
+    import copy
+
+    rng = np.random.default_rng(3)
+    obs = rng.random((1, 40, 40, 1)) < 0.5
+    x = np.where(obs, rng.standard_normal(obs.shape), 0.0)
+    D = rng.standard_normal((6, 9)).astype(np.float32)
+    backend = CPUBackend(x, obs, b=3, dictionary=D, prior_prec=np.eye(9), key=5,
+                         origin=(0, 0), learn=True)
+    backend.codes(np.full(6, 3.0), 1.0, np.array([2.0]), sweep=1)
+    # every atom is used by more patches than one chunk holds
+    assert (backend.ZS[:, :6] != 0).sum(axis=0).min() > 2 * kern.CHUNK
+    results = []
+    before = numba.get_num_threads()
+    try:
+        for threads, parallel_chunks in ((1, 10**9), (max(2, before), 1), (1, 1)):
+            numba.set_num_threads(threads)
+            copied = copy.deepcopy(backend)
+            copied.parallel_chunks = parallel_chunks
+            copied.atoms(np.array([2.0]), sweep=1)
+            results.append((copied.dictionary, copied._observed[2].copy()))
+    finally:
+        numba.set_num_threads(before)
+    for dictionary, residuals in results[1:]:
+        np.testing.assert_array_equal(dictionary, results[0][0])
+        np.testing.assert_array_equal(residuals, results[0][1])
+    assert not np.array_equal(results[0][0], D)
+
+
 # --- sampler conditionals -------------------------------------------------------------
 
 
