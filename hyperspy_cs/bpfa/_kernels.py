@@ -21,9 +21,10 @@ Layout shared by every kernel
   the next ``BLOCK`` atoms' values as one contiguous vector indexed from 0 (numba's
   negative-index handling keeps loops over offset indices from vectorising). ``K``
   is padded to a multiple of ``BLOCK`` with atoms of zeros that ``pi = 0`` keeps
-  unused. Of 16, 32 and 64, ``BLOCK = 32`` gave the fastest code sweep on the cases
-  of ``benchmarks/bench_bpfa_sweep.py`` (camera 0.104 / 0.093 / 0.100 s, spectral
-  0.123 / 0.110 / 0.133 s; large patches 0.115 / 0.115 / 0.109 s).
+  unused. Of 16, 32 and 64, ``BLOCK = 32`` gave the fastest code sweep on the
+  camera and spectral cases of ``benchmarks/bench_bpfa_sweep.py`` and tied on its
+  large-patch case (a one-off comparison of the kernel compiled at each width, not
+  a script of the repository).
 - Codes ``z * s`` are ``ZS`` ``(n, K)`` float32 (``z = ZS != 0``), patch-major; the
   dictionary update reads them compressed (``act_ptr``, ``act_idx``, ``act_val``: the
   non-zero codes of patch ``i`` are ``act_ptr[i]:act_ptr[i + 1]``).
@@ -184,7 +185,8 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         Output: number of atoms each patch uses.
     obs_ptr : numpy.ndarray, int64, shape (n + 1,) or (0,)
         Offsets of each patch's observed entries in ``obs_ent`` and ``obs_res``
-        (:func:`observed_offsets`); empty: the residuals are not kept.
+        (the cumulative sum of :func:`observed_counts`); empty: the residuals are
+        not kept.
     obs_ent : numpy.ndarray, int32, shape (obs_ptr[-1],)
         Output: the observed entries of each patch, in increasing order.
     obs_res : numpy.ndarray, float32, shape (obs_ptr[-1],)
@@ -578,9 +580,8 @@ def draw_atoms(Db, atoms, chol, prior, usage, gamma_e, wl, key, counter, atom_pt
         k = atoms[a]
         blk = k // width
         t = k - blk * width
-        lo = atom_ptr[k]
-        n_chunks = (atom_ptr[k + 1] - lo + CHUNK - 1) // CHUNK
-        hi = atom_ptr[k + 1]
+        lo, hi = atom_ptr[k], atom_ptr[k + 1]
+        n_chunks = (hi - lo + CHUNK - 1) // CHUNK
         # A parallel region costs tens of microseconds to start: an atom used by few
         # patches is summed on one thread (the same chunks, so the same sums).
         if n_chunks >= parallel_chunks:
