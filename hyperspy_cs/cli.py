@@ -402,6 +402,7 @@ def _reconstruct(args, signal, guide):
         if args.dictionary is not None:
             options["dictionary"] = _load_dictionary(args.dictionary)
             options["learn_dictionary"] = not args.fixed_dictionary
+        options["likelihood"] = args.likelihood
         if not is_image:
             options.update(guide=guide, guide_weight=args.guide_weight)
     if not is_image:
@@ -607,6 +608,10 @@ def build_parser():
         inpaint, "for BPFA, and for ksvd and pnp where they apply (default: the method's)")
     bpfa.add_argument("--uncertainty", action="store_true",
                       help="also store the posterior standard deviation")
+    bpfa.add_argument("--likelihood", choices=["auto", "gaussian", "poisson"], default="auto",
+                      help="BPFA's noise model: poisson samples counts (an image of counts, "
+                           "X-ray line maps) through the Anscombe transform; auto does so for "
+                           "dose simulations and line maps of counts (default: %(default)s)")
     bpfa.add_argument("--dictionary", type=_existing_path, metavar="FILE",
                       help="start from a dictionary: a saved BPFA dictionary or reconstruction")
     bpfa.add_argument("--fixed-dictionary", action="store_true",

@@ -240,6 +240,18 @@ def test_inpaint_image_with_interpolation_and_denoising_note(tmp_path, capsys):
     assert status == 0 and "denoises" in stdout
 
 
+def test_inpaint_takes_the_likelihood(tmp_path, capsys):
+    # test_STEM_image.dm3 holds integers: counts only when the user says so.
+    for likelihood in ("auto", "poisson"):
+        out = tmp_path / f"{likelihood}.hspy"
+        status, _, err = run(capsys, "inpaint", DATA / "test_STEM_image.dm3", "--fraction", 0.5,
+                             "--seed", 0, "--likelihood", likelihood, *FAST_BPFA, "-o", out)
+        assert status == 0, err
+        record = hs.load(out).metadata.Reconstruction
+        assert record.parameters.likelihood == likelihood
+        assert record.likelihood == ("gaussian" if likelihood == "auto" else "poisson")
+
+
 def test_inpaint_shows_the_bpfa_progress_bar(tmp_path, capsys, monkeypatch):
     # Without --quiet the bar follows HyperSpy's preference: make it the default, on.
     monkeypatch.setattr(hs.preferences.General, "show_progressbar", True)

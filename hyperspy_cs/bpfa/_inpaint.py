@@ -38,6 +38,13 @@ from .._validate import (
 )
 from . import _backend, _kernels, _lazy
 from ._engine import N_ATOMS, bpfa, resolve_sweeps
+from ._likelihood import (
+    check_likelihood,
+    image_count_unit,
+    layer_count_units,
+    recorded_dose,
+    used,
+)
 from ._patch_size import resolve_patch_size
 from .dictionary import BPFADictionary
 
@@ -107,7 +114,9 @@ def _record(result, *, names, title, runtime):
         "dictionary": BPFADictionary.from_atoms(
             result.dictionary, pi=result.pi, gamma_e=_per_layer(result.gamma_e),
             gamma_s=result.gamma_s, layer_names=names, layer_offset=result.layer_offset,
-            layer_scale=result.layer_scale, title=f"BPFA dictionary of {title}"),
+            layer_scale=result.layer_scale, count_unit=result.count_unit,
+            count_gain=result.count_gain,
+            title=f"BPFA dictionary of {title}"),
     }
 
 
@@ -147,12 +156,14 @@ def _check_memory(peak):
         )
 
 
-def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, atoms, seed,
-                show_progressbar, engine_options, n_channels=0):
+def _run_engine(signal, data, observed, *, names, layer_weights, count_unit, likelihood_reason,
+                patch_size, atoms, seed, show_progressbar, engine_options, n_channels=0):
     """Run the sampler on data in memory and collect what every BPFA result records.
 
-    ``n_channels``: the spectra rebuilt from the layers afterwards (0 for an image),
-    counted in the memory check.
+    ``count_unit`` and ``likelihood_reason``: the layers sampled as counts, and
+    why (:mod:`hyperspy_cs.bpfa._likelihood`). ``n_channels``: the spectra
+    rebuilt from the layers afterwards (0 for an image), counted in the memory
+    check.
     """
     _check_memory(_peak_bytes(data.shape, patch_size=patch_size,
                               n_atoms=engine_options["n_atoms"],
@@ -167,13 +178,15 @@ def _run_engine(signal, data, observed, *, names, layer_weights, patch_size, ato
         patch_size=patch_size,
         dictionary=atoms,
         layer_weights=layer_weights,
+        count_unit=count_unit,
         seed=recorded_seed,
         show_progressbar=resolve_progressbar(show_progressbar),
         **engine_options,
     )
     extra = _record(result, names=names, title=_title(signal),
                     runtime=time.perf_counter() - start)
-    extra["seed"] = recorded_seed
+    extra.update(seed=recorded_seed, likelihood=used(likelihood_reason),
+                 likelihood_reason=likelihood_reason)
     parameters = {"patch_size": patch_size, **engine_options, "seed": recorded_seed}
     return result, extra, parameters
 
@@ -243,6 +256,7 @@ def inpaint_bpfa(
     step=1,
     dictionary=None,
     learn_dictionary=True,
+    likelihood="auto",
     mask=None,
     seed=None,
     uncertainty=False,
@@ -271,6 +285,17 @@ def inpaint_bpfa(
     %(sweeps)s
     %(step)s
     %(dictionary)s
+    likelihood : {"auto", "gaussian", "poisson"}
+        The noise model. ``"poisson"``: the values are counts (whole multiples
+        of one unit, which is found from them), sampled as their Anscombe values
+        and brought back by its exact unbiased inverse, so that the noise level
+        follows the counts and the result is never negative. ``"auto"`` (or
+        None): Poisson when the image is a dose simulation
+        (``subsample(dose=...)``, or a :mod:`hyperspy_cs.data` image made with a
+        ``dose``) and its values are counts, else Gaussian: an
+        integer detector image is digitised current, not necessarily counts, so
+        pass ``"poisson"`` for an image of counts. ``metadata.Reconstruction``
+        records the ``likelihood`` used and ``likelihood_reason``.
     %(mask)s
     %(seed)s
     %(uncertainty)s
@@ -298,6 +323,7 @@ def inpaint_bpfa(
             "inpaint_bpfa3d(signal, guide=...)"
         )
     check_real_dtype(signal.data.dtype)
+    likelihood = check_likelihood(likelihood)
     lazy = wants_lazy(signal, lazy_output)
     observed, source = resolve_mask(signal, layout, mask)
     atoms = _dictionary_atoms(dictionary)
@@ -317,20 +343,23 @@ def inpaint_bpfa(
             dictionary=atoms, tile_size=tile_size,
             learning_positions=learning_positions, title=_title(signal), seed=recorded_seed,
             show_progressbar=resolve_progressbar(show_progressbar),
-            engine_options=engine_options,
+            engine_options=engine_options, likelihood=likelihood, dose=recorded_dose(signal),
         )
         reconstruction, std = graph.maps, graph.std
         extra, parameters = graph.extra, graph.parameters
     else:
         data = scan_data(signal, layout).astype(np.float64)
         check_finite_samples(data[observed])
+        unit, reason = image_count_unit(data[observed], likelihood, dose=recorded_dose(signal))
         result, extra, parameters = _run_engine(
             signal, data, observed[..., None], names=names, layer_weights=None,
-            patch_size=patch_size, atoms=atoms, seed=seed,
+            count_unit=[unit], likelihood_reason=reason, patch_size=patch_size, atoms=atoms,
+            seed=seed,
             show_progressbar=show_progressbar, engine_options=engine_options,
         )
         reconstruction, std = result.reconstruction, result.std
     extra["patch_size_reason"] = patch_reason
+    parameters["likelihood"] = likelihood
     if uncertainty:
         std = output_signal(signal, layout, std, method="BPFA posterior std",
                             parameters={}, mask_source=source, lazy_output=lazy)
@@ -378,6 +407,7 @@ def inpaint_bpfa3d(
     step=1,
     dictionary=None,
     learn_dictionary=True,
+    likelihood="auto",
     mask=None,
     seed=None,
     uncertainty=False,
@@ -423,6 +453,15 @@ def inpaint_bpfa3d(
     %(sweeps)s
     %(step)s
     %(dictionary)s
+    likelihood : {"auto", "gaussian", "poisson"}
+        The noise model of the spectral layers. ``"poisson"``: X-ray line maps of
+        count data are counts, sampled as their Anscombe values and brought back
+        by its exact unbiased inverse, so that each map's noise level follows
+        its counts and no map is negative (PCA scores are not counts: ``"poisson"``
+        with PCA layers raises). ``"auto"`` (or None): Poisson for line maps of
+        counts, Gaussian otherwise. The guide is always Gaussian.
+        ``metadata.Reconstruction`` records the ``likelihood`` used and
+        ``likelihood_reason``.
     %(mask)s
     %(seed)s
     %(uncertainty)s
@@ -458,6 +497,7 @@ def inpaint_bpfa3d(
             "axes); for an image use inpaint_bpfa"
         )
     dtype = check_real_dtype(signal.data.dtype)
+    likelihood = check_likelihood(likelihood)
     if guide_weight is None or isinstance(guide_weight, str):
         if guide_weight not in (None, "auto"):
             raise ValueError(f'guide_weight: expected "auto" or a positive number, '
@@ -496,7 +536,8 @@ def inpaint_bpfa3d(
             dictionary=atoms, tile_size=tile_size,
             learning_positions=learning_positions, title=_title(signal), seed=recorded_seed,
             show_progressbar=resolve_progressbar(show_progressbar),
-            engine_options=engine_options, spec=spec, dtype=dtype, guide=guide_data,
+            engine_options=engine_options, likelihood=likelihood, spec=spec, dtype=dtype,
+            guide=guide_data,
             guide_names=guide_names, guide_weights=guide_weights,
         )
         spectra_out, layer_std = graph.spectra, graph.std
@@ -513,16 +554,19 @@ def inpaint_bpfa3d(
         maps, layer_observed, weights = with_guide(layer_set.maps_of(data, observed), observed,
                                                    guide_data, guide_weights)
         names = guide_names + list(layer_set.names)
+        units, reason = layer_count_units(layer_set, maps, layer_observed, likelihood,
+                                          n_full=n_full)
         result, extra, parameters = _run_engine(
             signal, maps, layer_observed, names=names, layer_weights=weights,
-            patch_size=patch_size, atoms=atoms, seed=recorded_seed,
+            count_unit=units, likelihood_reason=reason, patch_size=patch_size, atoms=atoms,
+            seed=recorded_seed,
             show_progressbar=show_progressbar, engine_options=engine_options,
             n_channels=layout.n_channels,
         )
         spectra_out = layer_set.rebuild(result.reconstruction[..., n_full:])
         layer_maps, layer_std = result.reconstruction, result.std
 
-    parameters.update(layers=str(layers), guide_weight=guide_weight,
+    parameters.update(layers=str(layers), guide_weight=guide_weight, likelihood=likelihood,
                       guide="None" if guide_data is None else guide_names[0])
     if layer_maps is not None:
         extra["layers"] = _layer_stack(signal, layout, layer_maps, "BPFA layer maps", names)
@@ -582,6 +626,8 @@ def _record_learning_pass(signal):
                                      bind_also=node.get_item("std"))
     record = _record(learned.result, names=learned.names, title=learned.title,
                      runtime=learned.runtime)
+    record.update(likelihood=used(learned.likelihood_reason),
+                  likelihood_reason=learned.likelihood_reason)
     if learned.layer_set is not None:
         record.update(layer_kind=learned.layer_set.kind, layers_reason=learned.layer_set.reason)
     for name, value in record.items():

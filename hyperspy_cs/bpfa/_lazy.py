@@ -56,7 +56,9 @@ import numpy as np
 from .._guide import with_guide
 from .._layers import check_counts, fit_layers, spectral_moments, split_rng
 from .._reconstruct import check_finite_samples
+from . import _anscombe
 from ._engine import bpfa
+from ._likelihood import image_count_unit, layer_count_units
 
 __all__ = ["reconstruct", "LazyGraph", "learning_pass_of", "LearningPass"]
 
@@ -95,8 +97,8 @@ class LazyGraph:
 
 
 def reconstruct(data, observed, *, patch_size, dictionary, tile_size, learning_positions,
-                title, seed, show_progressbar, engine_options, spec=None, dtype=None,
-                guide=None, guide_names=(), guide_weights=()):
+                title, seed, show_progressbar, engine_options, likelihood, dose=0.0, spec=None,
+                dtype=None, guide=None, guide_names=(), guide_weights=()):
     """The lazy graph of a BPFA reconstruction: the one door to everything in this module.
 
     Parameters
@@ -118,6 +120,11 @@ def reconstruct(data, observed, *, patch_size, dictionary, tile_size, learning_p
     engine_options : dict
         Resolved options of :func:`hyperspy_cs.bpfa._engine.bpfa` (sweeps,
         ``n_atoms``, ``learn_dictionary``, ``uncertainty``).
+    likelihood : str
+        Checked ``likelihood`` (:mod:`hyperspy_cs.bpfa._likelihood`): the learning
+        pass decides on its windows which layers are counts.
+    dose : float
+        The simulated dose the signal records (0 for none).
     spec : hyperspy_cs._layers.LayerSpec, optional
         The spectral layers to fit (spectrum images); None for an image.
     dtype : numpy.dtype, optional
@@ -140,7 +147,8 @@ def reconstruct(data, observed, *, patch_size, dictionary, tile_size, learning_p
                                 "uncertainty": False}
     learned = learning_pass(data, observed, windows, chunks=chunks, spec=spec, dtype=dtype,
                             guide=guide, guide_names=guide_names,
-                            guide_weights=guide_weights, title=title, engine_options=options)
+                            guide_weights=guide_weights, title=title, engine_options=options,
+                            likelihood=likelihood, dose=dose)
     n_full = len(guide_names)
     if spec is None:
         width = 1
@@ -406,6 +414,8 @@ class LearningPass:
     names : list of str
         One name per layer, the guide first.
     layer_weights : numpy.ndarray, shape (N,)
+    likelihood_reason : str
+        Which layers were sampled as counts, and why (:mod:`hyperspy_cs.bpfa._likelihood`).
     runtime : float
         Seconds of the engine run.
     title : str
@@ -416,6 +426,7 @@ class LearningPass:
     layer_set: object
     names: list
     layer_weights: np.ndarray
+    likelihood_reason: str
     runtime: float
     title: str
 
@@ -442,7 +453,7 @@ def _remember(key, learned):
 
 
 def learning_pass(data, observed, windows, *, chunks, spec=None, dtype=None, guide=None,
-                  guide_names=(), guide_weights=(), title, engine_options):
+                  guide_names=(), guide_weights=(), title, engine_options, likelihood, dose):
     """The streaming and learning passes: one ``dask.delayed`` task with a deterministic key.
 
     Parameters
@@ -467,6 +478,9 @@ def learning_pass(data, observed, windows, *, chunks, spec=None, dtype=None, gui
     engine_options : dict
         Keyword arguments of :func:`hyperspy_cs.bpfa._engine.bpfa` (``patch_size``,
         ``dictionary``, ``seed``, sweeps...).
+    likelihood : str
+    dose : float
+        See :func:`reconstruct`.
 
     Returns
     -------
@@ -475,13 +489,13 @@ def learning_pass(data, observed, windows, *, chunks, spec=None, dtype=None, gui
     """
     args = (_Unread(data), observed, windows, chunks, spec, dtype,
             None if guide is None else window_stack(guide, windows), list(guide_names),
-            list(guide_weights), title, engine_options)
+            list(guide_weights), title, engine_options, likelihood, dose)
     key = "bpfa-learning-" + dask.base.tokenize(*args)
     return dask.delayed(_learn, pure=True)(*args, key=key, dask_key_name=key)
 
 
 def _learn(source, observed, windows, chunks, spec, dtype, guide_windows, guide_names,
-           guide_weights, title, engine_options, *, key):
+           guide_weights, title, engine_options, likelihood, dose, *, key):
     data, layer_set, names = source.array, None, [title]
     if spec is not None:
         layer_set = fit_layers(spec, _compute(sampled_moments(
@@ -497,10 +511,17 @@ def _learn(source, observed, windows, chunks, spec, dtype, guide_windows, guide_
                                                else layer_set.project(values))
     maps, layer_observed, weights = with_guide(maps, window_observed, guide_windows,
                                                guide_weights)
+    if layer_set is None:
+        unit, reason = image_count_unit(maps[window_observed], likelihood, dose=dose)
+        units = np.array([unit])
+    else:
+        units, reason = layer_count_units(layer_set, maps, layer_observed, likelihood,
+                                          n_full=len(guide_names))
     start = time.perf_counter()
-    result = bpfa(maps, layer_observed, layer_weights=weights, **engine_options)
+    result = bpfa(maps, layer_observed, layer_weights=weights, count_unit=units,
+                  **engine_options)
     learned = LearningPass(dataclasses.replace(result, reconstruction=None, std=None),
-                           layer_set, guide_names + names, weights,
+                           layer_set, guide_names + names, weights, reason,
                            time.perf_counter() - start, title)
     _remember(key, learned)
     return learned
@@ -609,7 +630,8 @@ def _tile(maps, observed, block_info=None, *, depth_px, n_full, learned, seed, s
                    learn_dictionary=False, layer_offset=result.layer_offset,
                    layer_scale=result.layer_scale, origin=(r0 - low_r, c0 - low_c), seed=seed,
                    fixed_hyper={"pi": result.pi, "gamma_s": result.gamma_s,
-                                "gamma_e": result.gamma_e},
+                                "gamma_e": result.gamma_e}, count_unit=result.count_unit,
+                   count_gain=result.count_gain,
                    uncertainty=uncertainty, **sweeps)
     if observed.any():
         fitted = bpfa(maps, layer_observed, layer_weights=learned.layer_weights, **options)
@@ -644,9 +666,14 @@ def _empty_tile(maps, layer_observed, n_full, layer_weights, options):
     which the std flags: at least the layer's spread (the std of its sampled values).
     """
     offset, scale = options["layer_offset"], options["layer_scale"]
-    spread = np.broadcast_to(scale, maps.shape)
     if n_full == 0:
-        return np.broadcast_to(offset, maps.shape).astype(np.float64), spread.astype(np.float64)
+        # Count layers' normalisation is in Anscombe units.
+        return _anscombe.to_data(np.broadcast_to(offset, maps.shape),
+                                 np.broadcast_to(scale, maps.shape), options["count_unit"],
+                                 options["count_gain"])
+    spread = _anscombe.to_data(np.broadcast_to(offset, maps.shape),
+                               np.broadcast_to(scale, maps.shape), options["count_unit"],
+                               options["count_gain"])[1]
     result = bpfa(maps, layer_observed, layer_weights=layer_weights, **options)
     std = result.std
     if std is not None:

@@ -30,7 +30,8 @@ class BPFADictionary(BaseSignal):
 
     @classmethod
     def from_atoms(cls, atoms, *, pi=None, gamma_e=None, gamma_s=None, layer_names=None,
-                   layer_offset=None, layer_scale=None, title="BPFA dictionary"):
+                   layer_offset=None, layer_scale=None, count_unit=None, count_gain=None,
+                   title="BPFA dictionary"):
         """Build a dictionary signal from engine atoms.
 
         Parameters
@@ -48,7 +49,13 @@ class BPFADictionary(BaseSignal):
             One name per layer (e.g. ``["HAADF", "Fe_Ka", "PCA 1"]``).
         layer_offset, layer_scale : numpy.ndarray, shape (N,), optional
             The normalisation of the data the atoms were learned on
-            (``normalised = (data - offset) / scale``), in data units.
+            (``normalised = (data - offset) / scale``), in data units; in
+            Anscombe units for the layers of ``count_unit``.
+        count_unit : numpy.ndarray, shape (N,), optional
+            Data units of one count in each layer learned as Poisson counts
+            (Anscombe values), 0 for the others; see :meth:`count_units`.
+        count_gain : numpy.ndarray, shape (N,), optional
+            The factor their results were scaled by (``BPFAResult.count_gain``).
         """
         atoms = np.asarray(atoms)
         if atoms.ndim != 4 or atoms.shape[1] != atoms.shape[2]:
@@ -72,6 +79,10 @@ class BPFADictionary(BaseSignal):
             bpfa["gamma_e"] = _scalar_or_array(gamma_e)
         if gamma_s is not None:
             bpfa["gamma_s"] = _scalar_or_array(gamma_s)
+        if count_unit is not None and np.any(count_unit):
+            bpfa["count_unit"] = np.asarray(count_unit, dtype=float).reshape(n_layers)
+            if count_gain is not None:
+                bpfa["count_gain"] = np.asarray(count_gain, dtype=float).reshape(n_layers)
         for name, value in (("layer_offset", layer_offset), ("layer_scale", layer_scale)):
             if value is not None:
                 bpfa[name] = np.asarray(value, dtype=float).reshape(n_layers)
@@ -107,6 +118,21 @@ class BPFADictionary(BaseSignal):
         """Atoms as the engine takes them: a ``(K, b, b, N)`` float32 array."""
         data = self.data.compute() if hasattr(self.data, "compute") else self.data
         return np.ascontiguousarray(np.asarray(data, dtype=np.float32).transpose(0, 2, 3, 1))
+
+    def count_units(self):
+        """Data units of one count per layer (shape (N,)): the layers learned as
+        Poisson counts, through their Anscombe values; 0 for the others."""
+        return self._per_layer("count_unit", 0.0)
+
+    def count_gains(self):
+        """The factor the results of the count layers were scaled by to keep their
+        observed counts (shape (N,), 1 where unknown or not counts)."""
+        return self._per_layer("count_gain", 1.0)
+
+    def _per_layer(self, key, default):
+        values = self.metadata.get_item(f"BPFA.{key}")
+        return (np.full(self.n_layers, default) if values is None
+                else np.asarray(values, dtype=float).reshape(self.n_layers))
 
     def engine_hyper(self):
         """``pi``, ``gamma_e``, ``gamma_s`` for fixed-hyper-parameter coding, or None."""

@@ -253,6 +253,65 @@ def test_a_guide_helps_a_map_of_one_count_per_pixel(sio2):
     assert guided < 0.8 * alone and guided < 0.8 * tied
 
 
+def test_the_likelihood_follows_what_is_known_of_the_counts(lattice, eds):
+    truth, sub = lattice
+    plain = sub.inpaint_bpfa(seed=0, **FAST)
+    node = plain.metadata.Reconstruction
+    assert node.likelihood == "gaussian" and 'likelihood="poisson"' in node.likelihood_reason
+    dosed = truth.subsample(0.3, dose=20, seed=1)
+    rec = dosed.inpaint_bpfa(seed=0, uncertainty=True, **FAST)
+    node = rec.metadata.Reconstruction
+    assert node.likelihood == "poisson" and "dose of 20" in node.likelihood_reason
+    assert node.parameters.likelihood == "auto"
+    assert rec.data.min() >= 0 and node.std.data.min() >= 0
+    # One count is max / dose of the visited values (subsample's scale), found from the data.
+    unit = cs.get_dictionary(rec).count_units()[0]
+    assert unit == pytest.approx(truth.data[cs.get_mask(dosed)].max() / 20, rel=1e-6)
+    mask = cs.get_mask(dosed)
+    assert rec.data[mask].sum() == pytest.approx(dosed.data[mask].sum(), rel=1e-6)
+    # A detector image of integers is not taken for counts unless the caller says so.
+    counts = hs.signals.Signal2D(np.round(dosed.data / unit))
+    assert counts.inpaint_bpfa(mask=mask, seed=0, **FAST).metadata.Reconstruction.likelihood \
+        == "gaussian"
+    told = counts.inpaint_bpfa(mask=mask, seed=0, likelihood="poisson", **FAST)
+    np.testing.assert_allclose(told.data * unit, rec.data, rtol=1e-6, atol=1e-9)
+    with pytest.raises(ValueError, match='likelihood: "poisson" needs counts'):
+        sub.inpaint_bpfa(likelihood="poisson", **FAST)
+    with pytest.raises(ValueError, match="likelihood: expected one of"):
+        sub.inpaint_bpfa(likelihood="laplace", **FAST)
+
+    si, bse, _ = eds
+    sub3 = si.subsample(0.25, seed=1)
+    options = dict(guide=bse, seed=2, patch_size=5, **FAST)
+    lines = sub3.inpaint_bpfa3d(layers="lines", **options)
+    node = lines.metadata.Reconstruction
+    assert node.likelihood == "poisson" and "line maps" in node.likelihood_reason
+    assert cs.get_dictionary(lines).count_units().tolist() == [0.0] + [1.0] * (
+        len(node.layer_names) - 1)  # the guide is not counts
+    assert node.layers.data[1:].min() >= 0
+    pca = sub3.inpaint_bpfa3d(layers=3, **options).metadata.Reconstruction
+    assert pca.likelihood == "gaussian" and "PCA" in pca.likelihood_reason
+    with pytest.raises(ValueError, match='likelihood: "poisson" needs layers of counts'):
+        sub3.inpaint_bpfa3d(layers=3, likelihood="poisson", **options)
+
+
+def test_a_dose_image_is_reconstructed_better_as_counts():
+    """The camera image at 10 e-/pixel, 25 % sampled, at the defaults: sampled as
+    counts (the default for a dose simulation) it is closer to the clean image than
+    with the Gaussian likelihood (here +0.42 dB; at 256 x 256, 22.17 against 21.72
+    dB in ``benchmarks/results/likelihood.txt``)."""
+    from skimage import data as skdata
+    from skimage import transform
+
+    image = transform.resize(skdata.camera().astype(float), (96, 96), anti_aliasing=True)
+    clean = hs.signals.Signal2D((image - image.min()) / (image.max() - image.min()))
+    sub = clean.subsample(0.25, dose=10, seed=1)
+    poisson = sub.inpaint_bpfa(seed=0, show_progressbar=False)
+    gaussian = sub.inpaint_bpfa(seed=0, likelihood="gaussian", show_progressbar=False)
+    assert poisson.metadata.Reconstruction.likelihood == "poisson"
+    assert cs.psnr(clean, poisson, data_range=1) > cs.psnr(clean, gaussian, data_range=1) + 0.2
+
+
 def test_bpfa3d_bad_guides(eds):
     si, bse, _ = eds
     sub = si.subsample(0.25, seed=1)

@@ -151,6 +151,23 @@ def test_tiled_equals_single_block(eds, image):
     assert np.abs(a.data.compute() - b.data.compute()).max() <= TILE_RTOL * np.abs(img.data).max()
 
 
+def test_a_lazy_dose_image_is_sampled_as_counts_tile_by_tile(image):
+    truth, _ = image
+    dosed = truth.subsample(0.3, dose=10, seed=1)
+    options = dict(lazy_output=True, seed=4, learning_positions=1024, patch_size=6, **FAST)
+    tiled = dosed.inpaint_bpfa(tile_size=16, **options)
+    single = dosed.inpaint_bpfa(tile_size=64, **options)
+    a, b = tiled.data.compute(), single.data.compute()
+    assert np.abs(a - b).max() <= TILE_RTOL * np.abs(b).max() and a.min() >= 0
+    cs.get_dictionary(tiled)
+    node = tiled.metadata.Reconstruction
+    assert node.likelihood == "poisson" and "dose of 10" in node.likelihood_reason
+    assert cs.get_dictionary(tiled).count_units()[0] > 0
+    # Close to the eager result, which learns on the whole map in one chain.
+    eager = dosed.inpaint_bpfa(seed=4, patch_size=6, **FAST)
+    assert abs(cs.psnr(truth, tiled, data_range=1) - cs.psnr(truth, eager, data_range=1)) < 1.0
+
+
 def test_same_seed_same_result_whatever_the_chunking(eds):
     sub, bse, _ = eds
     results = []
