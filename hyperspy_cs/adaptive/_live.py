@@ -48,7 +48,8 @@ class LiveReconstruction:
         a guide (its first layer). The other layers are the values of
         :meth:`update`.
     noise_std : float or array_like, optional
-        Noise standard deviation of each value layer, data units. Default: the
+        Noise standard deviation of each value layer, data units (Anscombe units
+        for a layer learned as counts: 1 is pure Poisson noise). Default: the
         dictionary's.
     sweeps : int
         Code draws per update of the patches that see a new position; the

@@ -102,6 +102,10 @@ def image_count_unit(values, likelihood, *, dose):
         return unit, f'{_POISSON}: likelihood="poisson" ({unit:g} per count)'
     if dose > 0 and unit is not None:
         return unit, f"{_POISSON}: simulated dose of {dose:g} e-/position ({unit:g} per count)"
+    if dose > 0:
+        return 0.0, (f"gaussian: a simulated dose of {dose:g} e-/position is recorded, but the "
+                     f"values are not counts of one unit (whole multiples of it, at most "
+                     f"{_MOST_COUNTS:g} of them)")
     return 0.0, ('gaussian: the image is not known to be counts (pass likelihood="poisson" '
                  "for an image of counts)")
 

@@ -277,6 +277,10 @@ def test_the_likelihood_follows_what_is_known_of_the_counts(lattice, eds):
     np.testing.assert_allclose(told.data * unit, rec.data, rtol=1e-6, atol=1e-9)
     with pytest.raises(ValueError, match='likelihood: "poisson" needs counts'):
         sub.inpaint_bpfa(likelihood="poisson", **FAST)
+    processed = dosed.deepcopy()
+    processed.data = processed.data * 1.0001 + 1e-3  # no longer whole counts of one unit
+    node = processed.inpaint_bpfa(seed=0, **FAST).metadata.Reconstruction
+    assert node.likelihood == "gaussian" and "not counts of one unit" in node.likelihood_reason
     with pytest.raises(ValueError, match="likelihood: expected one of"):
         sub.inpaint_bpfa(likelihood="laplace", **FAST)
 
