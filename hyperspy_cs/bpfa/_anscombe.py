@@ -88,8 +88,8 @@ def count_gain(totals, reconstruction, observed, unit):
     For a reconstruction ``lambda`` of Poisson counts ``z``, the maximum-likelihood
     factor ``c`` of ``c * lambda`` satisfies ``sum c lambda = sum z`` over the
     observed entries; the inverse transform alone misses that sum by about a
-    percent at a few counts per entry (two standard errors of a 256 x 256
-    image's total at 10 counts per pixel are 0.4 %). ``totals``: the observed
+    percent at a few counts per entry (two standard errors of the total of a
+    256 x 256 image of 4 counts per pixel are 0.4 %). ``totals``: the observed
     sum of each layer (data units); 1 for layers that are not counts.
     """
     gain = np.ones(len(unit))
