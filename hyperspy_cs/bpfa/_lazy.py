@@ -665,15 +665,14 @@ def _empty_tile(maps, layer_observed, n_full, layer_weights, options):
     statistics: the layer mean. Either way no measurement backs these layers,
     which the std flags: at least the layer's spread (the std of its sampled values).
     """
-    offset, scale = options["layer_offset"], options["layer_scale"]
+    # The layer mean and spread in data units (count layers' normalisation is in
+    # Anscombe units).
+    mean, spread = _anscombe.to_data(
+        np.broadcast_to(options["layer_offset"], maps.shape),
+        np.broadcast_to(options["layer_scale"], maps.shape), options["count_unit"],
+        options["count_gain"])
     if n_full == 0:
-        # Count layers' normalisation is in Anscombe units.
-        return _anscombe.to_data(np.broadcast_to(offset, maps.shape),
-                                 np.broadcast_to(scale, maps.shape), options["count_unit"],
-                                 options["count_gain"])
-    spread = _anscombe.to_data(np.broadcast_to(offset, maps.shape),
-                               np.broadcast_to(scale, maps.shape), options["count_unit"],
-                               options["count_gain"])[1]
+        return mean, spread
     result = bpfa(maps, layer_observed, layer_weights=layer_weights, **options)
     std = result.std
     if std is not None:
