@@ -105,7 +105,8 @@ def _record(result, *, names, title, runtime):
     """What a BPFA result records of its engine run (``metadata.Reconstruction``)."""
     trace = {k: np.asarray(v) for k, v in result.trace.items()}
     trace["gamma_e"] = _per_layer(trace["gamma_e"])
-    return {
+    floor = {"noise_floor": _per_layer(result.noise_floor)} if result.count_unit.any() else {}
+    return floor | {
         "noise_std": _per_layer(result.noise_std),
         "atoms_used": int(result.atoms_used),
         "trace": trace,
@@ -433,7 +434,8 @@ def inpaint_bpfa3d(
         X-ray line intensities (``"lines"``, needs elements). ``"auto"``: PCA;
         for counts, the components that carry more signal than noise between two
         halves of the counts, or the line maps when those miss most of the signal
-        and the elements are known (``seed`` seeds the split).
+        or most of the line maps' own and the elements are known (``seed``
+        seeds the split).
     guide_weight : float or "auto"
         How much the guide is trusted. ``"auto"`` (or None): every layer, the
         guide and each spectral layer, has its own noise precision, learned from

@@ -35,6 +35,32 @@ def test_the_inverse_is_non_negative_increasing_and_its_slope_is_its_derivative(
     assert np.allclose(_anscombe.inverse_slope(inside), numeric, rtol=1e-5, atol=1e-6)
 
 
+@pytest.mark.parametrize("lam", [0.0, 2e-5, 0.03, 0.3, 1.0, 3.0, 40.0, 5e3])
+def test_the_variance_is_that_of_the_transformed_counts(lam):
+    z = np.arange(int(lam + 40 * np.sqrt(lam) + 40))
+    p = stats.poisson.pmf(z, lam)
+    exact = p @ _anscombe.forward(z) ** 2 - (p @ _anscombe.forward(z)) ** 2
+    assert _anscombe.variance(lam) == pytest.approx(exact, rel=2e-3, abs=1e-9)
+
+
+def test_the_noise_floor_follows_the_local_intensity():
+    """A map of empty background and one bright square: the floor is the mean of
+    the variances at the local intensities, far below that at the mean intensity
+    (and 1, the transform's nominal variance); sub-sampled, it is about the same."""
+    rng = np.random.default_rng(0)
+    lam = np.zeros((1, 64, 64))
+    lam[0, 16:48, 16:48] = 8.0  # a quarter of the map: mean 2 counts per pixel
+    counts = rng.poisson(lam).astype(float)
+    full = np.ones(lam.shape, bool)
+    floor = _anscombe.noise_floor(counts[full], full)
+    # a quarter of the area at variance 1, and the edges' blur: 0.30
+    assert 0.24 < floor < 0.35
+    assert floor < 0.5 * _anscombe.variance(lam.mean())
+    sampled = rng.random(lam.shape) < 0.2
+    assert _anscombe.noise_floor(counts[sampled], sampled) == pytest.approx(floor, rel=0.25)
+    assert _anscombe.noise_floor(np.zeros(0), np.zeros(lam.shape, bool)) == 0.0
+
+
 def test_counts_in_a_unit_and_values_that_are_not_counts():
     assert np.array_equal(_anscombe.check_counts(np.array([0.0, 0.25, 1.5]), 0.25, layer=0),
                           [0, 1, 6])

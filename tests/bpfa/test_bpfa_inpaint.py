@@ -293,8 +293,12 @@ def test_the_likelihood_follows_what_is_known_of_the_counts(lattice, eds):
     assert cs.get_dictionary(lines).count_units().tolist() == [0.0] + [1.0] * (
         len(node.layer_names) - 1)  # the guide is not counts
     assert node.layers.data[1:].min() >= 0
+    # The noise of each count layer is never learned below its counts' (the guide has no floor).
+    assert node.noise_floor[0] == 0 and np.all(node.noise_floor[1:] > 0)
+    assert np.all(node.noise_std[1:] >= node.noise_floor[1:] * (1 - 1e-9))
     pca = sub3.inpaint_bpfa3d(layers=3, **options).metadata.Reconstruction
     assert pca.likelihood == "gaussian" and "PCA" in pca.likelihood_reason
+    assert not pca.has_item("noise_floor")
     with pytest.raises(ValueError, match='likelihood: "poisson" needs layers of counts'):
         sub3.inpaint_bpfa3d(layers=3, likelihood="poisson", **options)
 
