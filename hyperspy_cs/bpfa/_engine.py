@@ -97,7 +97,7 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   e-/pixel it rarely binds; on the line maps of ``bench_counts.py`` (granite,
   FePt at 2.5-25 counts/px) it lowered the error in 35 of 39 cases, by up to
   5.5x, and raised it in three by at most 0.8 points and at 0.25 counts/px over
-  11 lines (no map is useful there) by 260.
+  11 lines (no map is useful there) by 264 points.
 - **Normalisation.** Per layer, from the observed entries only:
   ``x_norm = (x - mean) / std``, so that the priors are in the same units for all
   layers and a dictionary transfers between images. A layer whose observed values are all equal
