@@ -289,7 +289,8 @@ def _shared_signal(split, k_max, line_weights=None):
     cross = (ab[1:, 1:] - n * np.outer(mean_a, mean_b)) / max(n - 1, 1)
     weights = _poisson_weights(mean_a)
     scale = np.outer(weights, weights)
-    variance, vectors = _leading_components(cov_a * scale, k_max)
+    scaled_cov = cov_a * scale
+    variance, vectors = _leading_components(scaled_cov, k_max)
     cross = 0.5 * (cross + cross.T) * scale
     shared = np.einsum("ej,ef,fj->j", vectors, cross, vectors)
     kept = shared > _SIGNAL_OVER_NOISE * variance
@@ -298,13 +299,12 @@ def _shared_signal(split, k_max, line_weights=None):
     if line_weights is not None:
         # Line maps in the scaled coordinates, and their loadings on the kept components.
         lines = line_weights / weights[:, None]
-        line_shared = np.einsum("el,ef,fl->", lines, cross, lines)
-        line_variance = np.einsum("el,ef,fl->", lines, cov_a * scale, lines)
+        line_shared = np.sum(lines * (cross @ lines))
+        line_variance = np.sum(lines * (scaled_cov @ lines))
         if line_shared > _SIGNIFICANT / np.sqrt(n) * line_variance:
             basis = vectors[:, :n_kept]
             loadings = basis.T @ lines
-            carried = float(np.einsum("jl,jk,kl->", loadings, basis.T @ cross @ basis, loadings)
-                            / line_shared)
+            carried = float(np.sum(loadings * (basis.T @ cross @ basis @ loadings)) / line_shared)
     return n_kept, float(shared[kept].sum() / total) if total > 0 else 0.0, carried
 
 
