@@ -21,8 +21,10 @@ Images (``--images``):
     The SiO2 HAADF image (``tests/data``), 128 x 128 (not periodic).
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_low_sampling.py [--images ...]
-[--patterns ...] [--fractions ...] [--seed S] [--patch-sizes B ...]``; ``--patch-sizes``
-adds BPFA at those fixed sizes to every row (how the automatic rule was chosen). All of it (4 images, 3 patterns, 4
+[--patterns ...] [--fractions ...] [--seed S] [--patch-sizes B ...] [--patch-strides S ...]``;
+``--patch-sizes`` adds BPFA at those fixed sizes to every row (how the automatic rule was
+chosen), ``--patch-strides`` BPFA at its defaults but for ``patch_stride``, with its PSNR
+change and its time as a ratio to the default's (stride 1). All of it (4 images, 3 patterns, 4
 fractions) takes about two hours on 2 idle cores; one pattern about 40 minutes.
 Absolute times are only comparable within one run (this machine's speed varies).
 Writes nothing: the figures are printed, for pasting into a closing note.
@@ -87,15 +89,16 @@ def target(name, fraction, gain, below_biharmonic):
     return f"{'met' if gain >= wanted else 'NOT met'} (>= +{wanted:.0f} dB)"
 
 
-def bpfa_psnr(full, sub, patch_size, seed):
+def bpfa_psnr(full, sub, patch_size, seed, patch_stride=1):
     """PSNR of ``inpaint_bpfa`` at ``patch_size``, its time (s) and the result."""
     start = time.perf_counter()
-    rec = cs.inpaint_bpfa(sub, patch_size=patch_size, seed=seed, show_progressbar=False)
+    rec = cs.inpaint_bpfa(sub, patch_size=patch_size, patch_stride=patch_stride, seed=seed,
+                          show_progressbar=False)
     seconds = time.perf_counter() - start
     return cs.psnr(full, rec, data_range=1.0), seconds, rec
 
 
-def run(name, patterns, fractions, classical, seed, patch_sizes=()):
+def run(name, patterns, fractions, classical, seed, patch_sizes=(), patch_strides=()):
     full = load(name)
     shape = full.axes_manager.signal_shape[::-1]
     print(f"{name} {shape[0]} x {shape[1]}" + (" (crystal)" if name in CRYSTALS else ""),
@@ -116,6 +119,10 @@ def run(name, patterns, fractions, classical, seed, patch_sizes=()):
             for b in patch_sizes:
                 value, b_seconds, _ = bpfa_psnr(full, sub, b, seed)
                 sizes += f"  {b} px {value:6.2f} ({b_seconds:3.0f} s)"
+            for stride in patch_strides:
+                value, s_seconds, _ = bpfa_psnr(full, sub, "auto", seed, stride)
+                sizes += (f"  stride {stride} {value:6.2f} ({value - bpfa:+5.2f} dB, "
+                          f"{s_seconds / seconds:4.2f}x the time)")
             print(f"  {pattern:<9s} {achieved:6.1%}  cubic {scores['cubic']:6.2f}  "
                   f"biharmonic {scores['biharmonic']:6.2f}{other}  "
                   f"8 px {small:6.2f}  "
@@ -135,11 +142,14 @@ def main(argv=None):
     parser.add_argument("--seed", type=int, default=0, help="seed of the masks and of BPFA")
     parser.add_argument("--patch-sizes", nargs="*", type=int, default=[], metavar="B",
                         help="also print BPFA at these patch sizes (PSNR and seconds)")
+    parser.add_argument("--patch-strides", nargs="*", type=int, default=[], metavar="S",
+                        help="also print BPFA at its defaults with these patch strides")
     args = parser.parse_args(argv)
     if any(not 0 < f <= 1 for f in args.fractions):
         parser.error(f"--fractions: expected values in (0, 1], got {args.fractions}")
     for name in args.images:
-        run(name, args.patterns, args.fractions, args.classical, args.seed, args.patch_sizes)
+        run(name, args.patterns, args.fractions, args.classical, args.seed, args.patch_sizes,
+            args.patch_strides)
 
 
 if __name__ == "__main__":

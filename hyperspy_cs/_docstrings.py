@@ -16,6 +16,13 @@ n_iter, burn_in : int, optional
     and half of ``n_iter``. The burn-in is tempered (the noise precision is
     capped while it lasts); clean images gain from a longer one, see the
     user guide.""",
+    "patch_stride": """\
+patch_stride : int
+    Pixels between the corners of neighbouring patches: 1 (the default)
+    codes every overlapping patch; 2 a quarter of them, a quick look in
+    0.3-0.6 of the time at up to 0.34 dB less (user guide, "Atoms, iterations
+    and patches"). At most ``patch_size``; the last row and column of
+    patches always reach the scan's edges.""",
     "step": """\
 step : int
     Average every ``step``-th sweep after the burn-in (thinning: a little

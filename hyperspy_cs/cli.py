@@ -390,8 +390,10 @@ def _reconstruct(args, signal, guide):
         raise ValueError(f"--method bpfa3d: {args.file.name} holds an image, not a spectrum "
                          "image; use --method bpfa")
     bpfa = args.method in _BPFA_METHODS
-    if not bpfa and (args.dictionary is not None or args.uncertainty):
-        raise ValueError(f"--dictionary and --uncertainty are BPFA options, not {args.method}'s")
+    if not bpfa and (args.dictionary is not None or args.uncertainty
+                     or args.patch_stride is not None):
+        raise ValueError(f"--dictionary, --uncertainty and --patch-stride are BPFA options, "
+                         f"not {args.method}'s")
     from ._inpaint import inpaint
 
     options = _model_options(args)
@@ -399,6 +401,8 @@ def _reconstruct(args, signal, guide):
         options["show_progressbar"] = _progressbar(args)
         if args.uncertainty:
             options["uncertainty"] = True
+        if args.patch_stride is not None:
+            options["patch_stride"] = args.patch_stride
         if args.dictionary is not None:
             options["dictionary"] = _load_dictionary(args.dictionary)
             options["learn_dictionary"] = not args.fixed_dictionary
@@ -608,6 +612,10 @@ def build_parser():
         inpaint, "for BPFA, and for ksvd and pnp where they apply (default: the method's)")
     bpfa.add_argument("--uncertainty", action="store_true",
                       help="also store the posterior standard deviation")
+    bpfa.add_argument("--patch-stride", type=_positive_int, metavar="S",
+                      help="pixels between the patches' corners: 2 codes a quarter of them, "
+                           "a quick look in about a third to a half of the time (default: 1, "
+                           "every patch)")
     bpfa.add_argument("--likelihood", choices=["auto", "gaussian", "poisson"], default="auto",
                       help="BPFA's noise model: poisson samples counts (an image of counts, "
                            "X-ray line maps) through the Anscombe transform; auto does so for "

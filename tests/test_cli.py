@@ -137,7 +137,7 @@ def test_subsample_spectrum_image_compact_with_guide(tmp_path, capsys):
 def test_inpaint_simulated_scan_writes_reconstruction_figure_and_maps(tmp_path, capsys):
     out = tmp_path / "tem_rec.hspy"
     status, stdout, err = run(capsys, "inpaint", DATA / "test_TEM.bcf", "--fraction", 0.25,
-                              "--seed", 1, *FAST_BPFA, "-o", out)
+                              "--seed", 1, *FAST_BPFA, "--patch-stride", 2, "-o", out)
     assert status == 0, err
     assert "sweep" not in err  # --quiet: no progress bar
     rec = hs.load(out)
@@ -145,7 +145,7 @@ def test_inpaint_simulated_scan_writes_reconstruction_figure_and_maps(tmp_path, 
     record = rec.metadata.Reconstruction
     assert record.method == "BPFA3D"
     assert record.parameters.guide == "HAADF"  # found in the file by --guide auto
-    assert record.parameters.patch_size == 4
+    assert (record.parameters.patch_size, record.parameters.patch_stride) == (4, 2)
     assert (tmp_path / "tem_rec_comparison.png").stat().st_size > 0
     assert (tmp_path / "tem_rec_maps.png").stat().st_size > 0  # test_TEM.bcf knows its elements
     assert "written to" in stdout

@@ -4,13 +4,14 @@ The sampler (``_engine._Sampler``) holds the model's scalars (``pi``, ``gamma_s`
 the noise precisions, the tempering) and draws them; everything of the size of the
 data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
 
-``Backend(x0, obs, *, b, dictionary, prior_prec, key, origin, learn)``
+``Backend(x0, obs, *, b, dictionary, prior_prec, key, origin, learn, stride=1, extent=None)``
     Takes the normalised data ``(F, H, W, L)`` (0 where unobserved), the mask,
     the patch side, the initial dictionary ``(K, P)`` float32, the prior precision
     of one atom layer ``(b*b, b*b)``, the 64-bit run key, the global
-    ``(row, col)`` of the first patch, and whether ``atoms`` will be called
+    ``(row, col)`` of the block's first pixel, whether ``atoms`` will be called
     (then every full code sweep keeps the residuals of the observed entries that
-    the dictionary update reads).
+    the dictionary update reads), the patch stride and the scan's ``(rows, cols)``
+    (default: the block ends at the scan's edge; ``hyperspy_cs._patch_grid``).
 ``codes(logit_pi, gamma_s, precision, sweep, rows=None)``
     Draws every patch's codes given the dictionary and the noise precision of each
     layer ``(L,)``; returns the patches using each atom ``(K,)`` int64, their sum of
@@ -31,8 +32,9 @@ data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
 
 Together, ``observe`` and the row windows let a reconstruction follow a scan as it
 arrives (``hyperspy_cs.adaptive``): only the patches that see new entries are
-drawn again. Besides, the backend has the attributes ``n_patches`` and
-``dictionary`` (``(K, P)`` float32, a host copy).
+drawn again (patch stride 1 only). Besides, the backend has the attributes
+``n_patches``, ``rows_at`` and ``cols_at`` (the grid) and ``dictionary`` (``(K, P)``
+float32, a host copy).
 Every random number is drawn inside the backend from the counter-based streams of
 ``_kernels`` (keyed on the run key, the sweep, the atom and the global patch
 coordinate), so a backend on another device reproduces the same chain up to
@@ -42,6 +44,7 @@ round-off and never waits for the host between its kernels.
 import numpy as np
 
 from . import _kernels as _kern
+from .._patch_grid import cover, grid_axis
 
 __all__ = ["BACKENDS", "CPUBackend", "backend_class"]
 
@@ -54,10 +57,15 @@ class CPUBackend:
 
     name = "cpu"
 
-    def __init__(self, x0, obs, *, b, dictionary, prior_prec, key, origin, learn):
+    def __init__(self, x0, obs, *, b, dictionary, prior_prec, key, origin, learn, stride=1,
+                 extent=None):
         F, H, W, L = obs.shape
-        self.b, self.L = b, L
-        self.nr, self.nc = H - b + 1, W - b + 1
+        self.b, self.L, self.stride = b, L, stride
+        extent = (None, None) if extent is None else extent
+        self.rows_at = grid_axis(H, b, stride, origin[0], extent[0])
+        self.cols_at = grid_axis(W, b, stride, origin[1], extent[1])
+        self._row_cover, self._col_cover = cover(self.rows_at, b, H), cover(self.cols_at, b, W)
+        self.nr, self.nc = self.rows_at.size, self.cols_at.size
         self.n_patches = F * self.nr * self.nc
         K, P = dictionary.shape
         self.key = np.uint64(key)
@@ -72,7 +80,7 @@ class CPUBackend:
         self.Db = np.ascontiguousarray(
             padded.reshape(n_blocks, _kern.BLOCK, P).transpose(0, 2, 1))
         self.ZS = np.zeros((self.n_patches, K), np.float32)
-        self.keys = _kern.patch_keys(self.key, F, self.nr, self.nc, *origin)
+        self.keys = _kern.patch_keys(self.key, F, self.rows_at, self.cols_at, *origin)
         n_chunks = (self.n_patches + _kern.CHUNK - 1) // _kern.CHUNK
         self._n_on = np.zeros((n_chunks, K), np.int64)
         self._ss_on = np.zeros((n_chunks, K))
@@ -103,7 +111,7 @@ class CPUBackend:
         per mask; the code sweep fills it)."""
         if self._observed is None:
             counts = np.empty(self.n_patches, np.int64)
-            _kern.observed_counts(self.mask, self.b, self.L, self.nr, self.nc, counts)
+            _kern.observed_counts(self.mask, self.b, self.L, self.rows_at, self.cols_at, counts)
             ptr = np.zeros(self.n_patches + 1, np.int64)
             np.cumsum(counts, out=ptr[1:])
             self._observed = (ptr, np.empty(ptr[-1], np.int32), np.empty(ptr[-1], np.float32))
@@ -112,8 +120,8 @@ class CPUBackend:
     def _window(self, rows):
         """Patch rows ``rows`` as slices: the data rows they read, their patches."""
         r0, r1 = (0, self.nr) if rows is None else rows
-        if rows is not None and self.x.shape[0] != 1:
-            raise ValueError("rows: row windows need a single frame")
+        if rows is not None and (self.x.shape[0] != 1 or self.stride != 1):
+            raise ValueError("rows: row windows need a single frame and patch stride 1")
         return slice(r0, r1 + self.b - 1), slice(r0 * self.nc, r1 * self.nc), r1 - r0
 
     def codes(self, logit_pi, gamma_s, precision, sweep, rows=None):
@@ -122,6 +130,7 @@ class CPUBackend:
         padded[:self.n_atoms] = logit_pi
         gamma_e, weights = _factored(precision)
         data_rows, patches, nr = self._window(rows)
+        rows_at = self.rows_at[:nr]  # a window's grid: stride 1 (see _window)
         n_chunks = -(-(nr * self.nc) // _kern.CHUNK)
         n_on, ss_on, sse = self._n_on[:n_chunks], self._ss_on[:n_chunks], self._sse[:n_chunks]
         keep = self.learn and rows is None
@@ -129,7 +138,8 @@ class CPUBackend:
         _kern.code_sweep(self.x[:, data_rows], self.mask[:, data_rows], self.ZS[patches],
                          self.Db, weights.astype(np.float32), self.keys[patches],
                          np.uint64(2 * K * sweep), padded, gamma_s, gamma_e, self.b, self.L,
-                         nr, self.nc, n_on, ss_on, sse, self._n_act[patches], *observed)
+                         rows_at, self.cols_at, n_on, ss_on, sse, self._n_act[patches],
+                         *observed)
         self._residuals_current = keep
         self._compressed = None
         if rows is None:
@@ -204,7 +214,8 @@ class CPUBackend:
         if rows is None:
             ptr, idx, val = self._codes()
             _kern.patch_estimates(ptr, idx, val, self.dictionary, self._Y)
-            _kern.aggregate_patches(self._Y, self.b, self.L, self.nr, self.nc, trim, out)
+            _kern.aggregate_patches(self._Y, self.b, self.L, self.rows_at, self.cols_at,
+                                    self._row_cover, self._col_cover, trim, out)
             return
         # The patches covering pixel rows [y0, y1): those whose top row is in
         # [y0 - b + 1, y1), within the grid.
@@ -218,7 +229,10 @@ class CPUBackend:
             self._y_current[stale[0]:stale[-1] + 1] = True
         _, patches, nr = self._window((p0, p1))
         band = np.empty((1, nr + self.b - 1, out.shape[2]))
-        _kern.aggregate_patches(self._Y[patches], self.b, self.L, nr, self.nc, trim, band)
+        rows_at = self.rows_at[:nr]
+        _kern.aggregate_patches(self._Y[patches], self.b, self.L, rows_at, self.cols_at,
+                                cover(rows_at, self.b, band.shape[1]), self._col_cover, trim,
+                                band)
         out[0, y0:y1] = band[0, y0 - p0:y1 - p0]
 
 

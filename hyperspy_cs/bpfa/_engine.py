@@ -2,7 +2,9 @@
 
 Model (Zhou et al., IEEE Trans. Image Process. 21, 130 (2012); notation of SPEC.md)
 -----------------------------------------------------------------------------------
-Every overlapping ``b x b x L`` patch ``x_i`` (``P = b*b*L`` entries) of every frame is
+Every overlapping ``b x b x L`` patch ``x_i`` (``P = b*b*L`` entries) of every frame (or,
+with ``patch_stride`` ``s``, those whose corners lie on a grid of ``s`` pixels,
+``hyperspy_cs._patch_grid``) is
 
     x_i = D (z_i * s_i) + e_i,   z_ik ~ Bernoulli(pi_k),  pi_k ~ Beta(a0/K, b0 (K-1)/K),
     s_ik ~ N(0, 1/gamma_s),      e_ip ~ N(0, 1/gamma_l(p))  on observed entries,
@@ -121,6 +123,7 @@ from scipy.ndimage import gaussian_filter
 
 from hyperspy_cs.bpfa import _anscombe
 from hyperspy_cs.bpfa._backend import backend_class
+from hyperspy_cs._patch_grid import cover
 from hyperspy_cs.bpfa._progress import SweepBar
 from hyperspy_cs._validate import check_bool, check_magnitude, check_positive_int
 
@@ -212,9 +215,9 @@ def resolve_sweeps(n_iter, burn_in):
     return n_iter, burn_in
 
 
-def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=None, step=1,
-         dictionary=None, learn_dictionary=True, fixed_hyper=None, layer_weights=None,
-         origin=(0, 0), seed=None, uncertainty=False, show_progressbar=False,
+def bpfa(data, observed, *, patch_size=8, patch_stride=1, n_atoms=None, n_iter=None,
+         burn_in=None, step=1, dictionary=None, learn_dictionary=True, fixed_hyper=None,
+         layer_weights=None, origin=(0, 0), extent=None, seed=None, uncertainty=False, show_progressbar=False,
          layer_offset=None, layer_scale=None, atom_smoothness=2.0, trim=0.25, count_unit=None,
          count_gain=None, backend="cpu"):
     """Reconstruct (inpaint and/or denoise) sub-sampled data with BPFA.
@@ -231,6 +234,10 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
         (it is then coded through the other layers).
     patch_size : int
         Patch side ``b`` in pixels.
+    patch_stride : int
+        Pixels between the starts of neighbouring patches (1: every overlapping
+        patch); the last row and column of patches is kept at the scan's edge
+        (``hyperspy_cs._patch_grid``). The work of a sweep falls with its square.
     n_atoms : int, optional
         Dictionary size ``K``; default ``N_ATOMS`` (128), or the size of ``dictionary``.
     n_iter : int, optional
@@ -256,6 +263,9 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     origin : tuple of int
         Global (row, col) of ``data[:, 0, 0]`` when ``data`` is a tile of a larger
         scan: random numbers are keyed on global patch coordinates.
+    extent : tuple of int, optional
+        (rows, cols) of the whole scan when ``data`` is a tile: the patch grid is
+        the scan's. Default: ``data`` reaches the scan's far edges.
     seed : None, int or numpy.random.Generator
         Seed of the run (a Generator is consumed for one 64-bit key).
     uncertainty : bool
@@ -314,6 +324,11 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
     wl = _check_layer_vector(layer_weights, L, "layer_weights", default=1.0)
     tied = layer_weights is not None
     row0, col0 = _check_origin(origin)
+    stride = check_positive_int(patch_stride, name="patch_stride", minimum=1)
+    if stride > b:
+        raise ValueError(f"patch_stride: {stride} would leave pixels between the patches "
+                         f"uncovered; expected at most patch_size ({b})")
+    extent = _check_extent(extent, (row0 + H, col0 + W))
     ell = _check_nonneg(atom_smoothness, "atom_smoothness")
     trim = check_trim(trim)
     key = _run_key(seed)
@@ -346,7 +361,7 @@ def bpfa(data, observed, *, patch_size=8, n_atoms=None, n_iter=None, burn_in=Non
                            learn_dictionary=bool(learn_dictionary), hyper=hyper,
                            burn_in=burn_in, layer_weights=wl, tied=tied, origin=(row0, col0),
                            key=key, atom_smoothness=ell, precision_cap=precision_cap,
-                           backend=backend)
+                           stride=stride, extent=extent, backend=backend)
         est = np.empty((F, H, W * L))
         mean = np.zeros_like(est)
         m2 = np.zeros_like(est) if uncertainty else None
@@ -424,6 +439,8 @@ class _Sampler:
     origin : (int, int)
     key : int
         64-bit run key.
+    stride : int
+    extent : (int, int)
     atom_smoothness : float
     precision_cap : numpy.ndarray, shape (L,), optional
         Highest precision each layer's noise may take (normalised units, the
@@ -434,7 +451,7 @@ class _Sampler:
 
     def __init__(self, xn, obs, *, b, n_atoms, dictionary, learn_dictionary, hyper, burn_in,
                  layer_weights, tied, origin, key, atom_smoothness, precision_cap=None,
-                 backend="cpu"):
+                 stride=1, extent=None, backend="cpu"):
         F, H, W, L = obs.shape
         K = n_atoms
         P = b * b * L
@@ -448,14 +465,12 @@ class _Sampler:
         self.backend = backend_class(backend)(
             x0, obs, b=b, dictionary=dictionary,
             prior_prec=_atom_prior_precision(b, atom_smoothness, P), key=key, origin=origin,
-            learn=learn_dictionary)
+            learn=learn_dictionary, stride=stride, extent=extent)
         self.n_patches = self.backend.n_patches
         self.n_on = np.zeros(K, np.int64)
         # Observed patch entries per layer: a pixel is in (rows covering) x (cols covering).
-        nr, nc = H - b + 1, W - b + 1
-        rows, cols = np.arange(H), np.arange(W)
-        cover_r = np.minimum(rows, nr - 1) - np.maximum(0, rows - b + 1) + 1
-        cover_c = np.minimum(cols, nc - 1) - np.maximum(0, cols - b + 1) + 1
+        cover_r, cover_c = (np.maximum(np.diff(cover(at, b, n), axis=1)[:, 0] + 1, 0)
+                            for at, n in ((self.backend.rows_at, H), (self.backend.cols_at, W)))
         self.n_obs = np.einsum("frcl,r,c->l", obs.astype(np.float64), cover_r, cover_c)
         self.wl = layer_weights
         self.tied = tied
@@ -700,6 +715,19 @@ def _check_layer_vector(values, n_layers, name, *, default=None, positive=True,
             else "finite"
         raise ValueError(f"{name}: expected {kind} values, got {arr}")
     return arr
+
+
+def _check_extent(extent, reached):
+    """``extent`` of the whole scan: (rows, cols), at least what the block reaches."""
+    if extent is None:
+        return reached
+    if (not isinstance(extent, (tuple, list)) or len(extent) != 2
+            or not all(isinstance(e, numbers.Integral) for e in extent)):
+        raise TypeError(f"extent: expected a (rows, cols) pair of integers, got {extent!r}")
+    if extent[0] < reached[0] or extent[1] < reached[1]:
+        raise ValueError(f"extent: {tuple(extent)} is smaller than the block reaches "
+                         f"(origin + shape = {reached})")
+    return int(extent[0]), int(extent[1])
 
 
 def _check_origin(origin):

@@ -12,6 +12,7 @@ that maps larger than memory are reconstructed tile by tile on ``compute()`` or
 ``save()``.
 """
 
+import math
 import time
 
 import dask.array as da
@@ -74,7 +75,7 @@ def _check_layers(atoms, n_layers):
         )
 
 
-def _engine_options(atoms, *, n_atoms, n_iter, burn_in, step, learn_dictionary,
+def _engine_options(atoms, *, n_atoms, n_iter, burn_in, step, patch_stride, learn_dictionary,
                     uncertainty):
     """The engine options, checked before any data are read, with the defaults the
     engine would take resolved, so that ``metadata.Reconstruction`` records what ran."""
@@ -85,6 +86,7 @@ def _engine_options(atoms, *, n_atoms, n_iter, burn_in, step, learn_dictionary,
         n_atoms = len(atoms)
     return {"n_atoms": N_ATOMS if n_atoms is None else n_atoms, "n_iter": n_iter,
             "burn_in": burn_in, "step": check_positive_int(step, name="step"),
+            "patch_stride": check_positive_int(patch_stride, name="patch_stride"),
             "learn_dictionary": check_bool(learn_dictionary, name="learn_dictionary"),
             "uncertainty": check_bool(uncertainty, name="uncertainty")}
 
@@ -121,7 +123,8 @@ def _record(result, *, names, title, runtime):
     }
 
 
-def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels, fraction=1.0):
+def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels, fraction=1.0,
+                patch_stride=1):
     """Memory an eager run allocates for layers ``(F, R, C, N)`` and ``n_channels`` spectra.
 
     The engine (``_backend.CPUBackend``) holds the codes (``n x K`` float32, ``K``
@@ -134,7 +137,7 @@ def _peak_bytes(shape, *, patch_size, n_atoms, uncertainty, n_channels, fraction
     made.
     """
     F, R, C, N = shape
-    n_patches = F * (R - patch_size + 1) * (C - patch_size + 1)
+    n_patches = F * math.prod(-(-(side - patch_size) // patch_stride) + 1 for side in (R, C))
     entries = patch_size**2 * N
     atoms = -(-n_atoms // _kernels.BLOCK) * _kernels.BLOCK
     engine = 4 * n_patches * (entries + atoms) + 8 * atoms * entries
@@ -169,7 +172,8 @@ def _run_engine(signal, data, observed, *, names, layer_weights, count_unit, lik
     _check_memory(_peak_bytes(data.shape, patch_size=patch_size,
                               n_atoms=engine_options["n_atoms"],
                               uncertainty=engine_options["uncertainty"], n_channels=n_channels,
-                              fraction=float(np.mean(observed))))
+                              fraction=float(np.mean(observed)),
+                              patch_stride=engine_options["patch_stride"]))
     _check_layers(atoms, data.shape[-1])
     _, recorded_seed = as_rng(seed)
     start = time.perf_counter()
@@ -251,6 +255,7 @@ def inpaint_bpfa(
     signal,
     *,
     patch_size="auto",
+    patch_stride=1,
     n_atoms=None,
     n_iter=None,
     burn_in=None,
@@ -282,6 +287,7 @@ def inpaint_bpfa(
         shows a crystal lattice (10 px at 25 %, 16 at 10 %, 20 at 5 %); at most
         an eighth of the scan's shorter side.
         ``metadata.Reconstruction.patch_size_reason`` says how it was chosen.
+    %(patch_stride)s
     %(n_atoms)s
     %(sweeps)s
     %(step)s
@@ -329,7 +335,7 @@ def inpaint_bpfa(
     observed, source = resolve_mask(signal, layout, mask)
     atoms = _dictionary_atoms(dictionary)
     engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
-                                     burn_in=burn_in, step=step,
+                                     burn_in=burn_in, step=step, patch_stride=patch_stride,
                                      learn_dictionary=learn_dictionary, uncertainty=uncertainty)
     # Last of the checks: "auto" reads the image's central window.
     patch_size, patch_reason = resolve_patch_size(
@@ -402,6 +408,7 @@ def inpaint_bpfa3d(
     layers="auto",
     guide_weight="auto",
     patch_size="auto",
+    patch_stride=1,
     n_atoms=None,
     n_iter=None,
     burn_in=None,
@@ -451,6 +458,7 @@ def inpaint_bpfa3d(
         ``ceil(sqrt(12 / f))`` within 6-20 px (11 at 10 %, 16 at 5 %) and at most
         an eighth of the scan's shorter side.
         ``metadata.Reconstruction.patch_size_reason`` says how it was chosen.
+    %(patch_stride)s
     %(n_atoms)s
     %(sweeps)s
     %(step)s
@@ -515,7 +523,7 @@ def inpaint_bpfa3d(
                                                   guided=guide_data is not None)
     _, recorded_seed = as_rng(seed)
     engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
-                                     burn_in=burn_in, step=step,
+                                     burn_in=burn_in, step=step, patch_stride=patch_stride,
                                      learn_dictionary=learn_dictionary, uncertainty=uncertainty)
     uncertainty = engine_options["uncertainty"]
     n_full = 0 if guide_data is None else 1

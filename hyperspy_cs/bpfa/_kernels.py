@@ -11,8 +11,10 @@ Layout shared by every kernel
   unobserved. A patch's observed entries are gathered from them when the patch is
   visited: nothing of size ``patches x entries`` is ever stored, only the observed
   entries (below).
-- Patch ``i`` has its top-left corner at ``(f, r, c)``, ``i = (f * nr + r) * nc + c``,
-  ``nr = H - b + 1``, ``nc = W - b + 1`` (every overlapping patch). Its entry
+- The patches lie on a grid: patch ``i = (f * nr + r) * nc + c`` has its top-left
+  corner at row ``rows_at[r]`` and merged column ``cols_at[c] * L`` of frame ``f``
+  (``rows_at``, ``cols_at`` increasing int64 pixel offsets, ``nr``/``nc`` long;
+  ``hyperspy_cs._patch_grid``). At stride 1 they are every overlapping patch. Its entry
   ``p = u * (b * L) + q`` is image row ``r + u``, merged column ``c * L + q``: the
   C-order flattening of a ``(b, b, L)`` patch, so ``P = b * b * L`` and the layer of
   entry ``p`` is ``p % L``.
@@ -39,7 +41,7 @@ Layout shared by every kernel
 
 Random numbers come from a counter-based generator (the splitmix64 finaliser) applied
 to ``patch_key + counter * golden``, where the patch key hashes the run key with the
-patch's GLOBAL coordinate ``(frame, row + origin_row, col + origin_col)``: a patch
+patch's GLOBAL pixel coordinate ``(frame, row + origin_row, col + origin_col)``: a patch
 draws the same numbers whichever tile or thread processes it. The dictionary's
 normals are keyed on ``(run key, atom)`` the same way.
 """
@@ -100,36 +102,39 @@ def _patch_corner(i, nr, nc):
 
 
 @njit(**PARALLEL_FAST)
-def patch_keys(key, n_frames, nr, nc, row0, col0):
+def patch_keys(key, n_frames, rows_at, cols_at, row0, col0):
     """Per-patch random keys from the run key and the global patch coordinates.
 
     Parameters
     ----------
     key : numpy.uint64
         Run key derived from the seed.
-    n_frames, nr, nc : int
-        Frames and patch-grid size of this block.
+    n_frames : int
+        Frames of this block.
+    rows_at, cols_at : numpy.ndarray, int64, shape (nr,), (nc,)
+        The patch grid (see the module docstring).
     row0, col0 : int
-        Global row / column of this block's first patch (the ``origin``).
+        Global row / column of this block's first pixel (the ``origin``).
 
     Returns
     -------
     numpy.ndarray of uint64, shape (n_frames * nr * nc,)
     """
+    nr, nc = rows_at.size, cols_at.size
     out = np.empty(n_frames * nr * nc, dtype=np.uint64)
     for fr in prange(n_frames * nr):
         f = fr // nr
         r = fr - f * nr
         hf = _mix64(key + np.uint64(f + 1) * _GOLDEN)
-        hr = _mix64(hf + np.uint64(r + row0 + 1) * _GOLDEN)
+        hr = _mix64(hf + np.uint64(rows_at[r] + row0 + 1) * _GOLDEN)
         for c in range(nc):
-            out[fr * nc + c] = _mix64(hr + np.uint64(c + col0 + 1) * _GOLDEN)
+            out[fr * nc + c] = _mix64(hr + np.uint64(cols_at[c] + col0 + 1) * _GOLDEN)
     return out
 
 
 @njit(**PARALLEL_FAST)
 def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, b,
-               n_layers, nr, nc, n_on, ss_on, sse, n_act, obs_ptr, obs_ent, obs_res):
+               n_layers, rows_at, cols_at, n_on, ss_on, sse, n_act, obs_ptr, obs_ent, obs_res):
     """Draw every patch's codes ``z_i, s_i`` given the dictionary: one pass, patch-major.
 
     For patch ``i`` with observed entries ``M_i``, its residual ``r_i`` is computed from
@@ -172,8 +177,10 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         ``log(pi_k / (1 - pi_k))`` (``+-inf`` for ``pi`` of 1 or 0).
     gamma_s, gamma_e : float
         Coefficient and noise precisions.
-    b, n_layers, nr, nc : int
-        Patch side, layers and patch-grid size.
+    b, n_layers : int
+        Patch side and layers.
+    rows_at, cols_at : numpy.ndarray, int64, shape (nr,), (nc,)
+        The patch grid (see the module docstring).
     n_on : numpy.ndarray, int64, shape (n_chunks, K)
         Output: patches of each chunk using each atom after the sweep.
     ss_on : numpy.ndarray, float64, shape (n_chunks, K)
@@ -194,6 +201,7 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         dictionary update starts from, :func:`draw_atoms`).
     """
     n, K = ZS.shape
+    nr, nc = rows_at.size, cols_at.size
     keep = obs_ptr.size > 0
     # The block width is read at run time: a compile-time constant would let LLVM
     # unroll the loops over a block into scalar code (it cannot prove that the
@@ -227,7 +235,8 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         s_sse = np.zeros(n_layers)
         for i in range(ch * CHUNK, min(n, ch * CHUNK + CHUNK)):
             f, r, c = _patch_corner(i, nr, nc)
-            col = c * n_layers
+            r = rows_at[r]
+            col = cols_at[c] * n_layers
             m = 0
             for u in range(b):
                 for v in range(b):
@@ -350,26 +359,30 @@ def compress_codes(ZS, act_ptr, act_idx, act_val):
 
 
 @njit(**PARALLEL_FAST)
-def observed_counts(mask, b, n_layers, nr, nc, counts):
+def observed_counts(mask, b, n_layers, rows_at, cols_at, counts):
     """The number of observed entries of every patch (``obs_ptr`` is their cumsum).
 
     Parameters
     ----------
     mask : numpy.ndarray, float32, shape (F, H, W * L)
-    b, n_layers, nr, nc : int
+    b, n_layers : int
+    rows_at, cols_at : numpy.ndarray, int64, shape (nr,), (nc,)
+        The patch grid.
     counts : numpy.ndarray, int64, shape (n,)
         Output.
     """
     F = mask.shape[0]
+    nr, nc = rows_at.size, cols_at.size
     bl = b * n_layers
     for fr in prange(F * nr):
         f = fr // nr
-        r = fr - f * nr
+        r = rows_at[fr - f * nr]
         for c in range(nc):
+            col = cols_at[c] * n_layers
             m = 0
             for u in range(b):
                 for q in range(bl):
-                    m += mask[f, r + u, c * n_layers + q] != 0.0
+                    m += mask[f, r + u, col + q] != 0.0
             counts[fr * nc + c] = m
 
 
@@ -697,43 +710,48 @@ def _select(v, lo, hi, k):
 
 
 @njit(**PARALLEL_FAST)
-def aggregate_patches(Y, b, n_layers, nr, nc, trim, out):
+def aggregate_patches(Y, b, n_layers, rows_at, cols_at, row_cover, col_cover, trim, out):
     """Robust average of the overlapping patch estimates at every pixel.
 
     Of the up to ``b * b`` estimates of an entry, the ``floor(trim * count)`` lowest
     and highest are dropped before averaging (``trim=0`` is the plain mean). Each
     output row gathers from the patches covering it, so threads never write to the
-    same place; pixels near the border are covered by fewer patches.
+    same place; pixels near the border are covered by fewer patches, and a pixel no
+    patch covers (the far edge of a tile's halo, off the grid) is 0.
 
     Parameters
     ----------
     Y : numpy.ndarray, float32, shape (n, P)
         Patch estimates.
-    b, n_layers, nr, nc : int
+    b, n_layers : int
+    rows_at, cols_at : numpy.ndarray, int64, shape (nr,), (nc,)
+        The patch grid.
+    row_cover, col_cover : numpy.ndarray, int64, shape (H, 2), (W, 2)
+        The first and last grid row (column) of the patches covering each pixel row
+        (column), ``hyperspy_cs._patch_grid.cover``.
     trim : float
         Fraction trimmed from each end, in [0, 0.5).
     out : numpy.ndarray, float64, shape (F, H, W * L)
         Output, overwritten.
     """
     F, H, WL = out.shape
+    nr, nc = rows_at.size, cols_at.size
     bl = b * n_layers
     for fy in prange(F * H):
         f = fy // H
         y = fy - f * H
-        r_lo = max(0, y - b + 1)
-        r_hi = min(y, nr - 1)
+        r_lo, r_hi = row_cover[y, 0], row_cover[y, 1]
         vals = np.empty(b * b, dtype=np.float32)
         for j in range(WL):
             x = j // n_layers
             layer = j - x * n_layers
-            c_lo = max(0, x - b + 1)
-            c_hi = min(x, nc - 1)
+            c_lo, c_hi = col_cover[x, 0], col_cover[x, 1]
             m = 0
             for r in range(r_lo, r_hi + 1):
                 base = (f * nr + r) * nc
-                row = (y - r) * bl + layer
+                row = (y - rows_at[r]) * bl + layer
                 for c in range(c_lo, c_hi + 1):
-                    vals[m] = Y[base + c, row + (x - c) * n_layers]
+                    vals[m] = Y[base + c, row + (x - cols_at[c]) * n_layers]
                     m += 1
             cut = int(trim * m)
             s = 0.0
@@ -742,4 +760,4 @@ def aggregate_patches(Y, b, n_layers, nr, nc, trim, out):
                 _select(vals, cut, m, m - cut - 1)
             for t in range(cut, m - cut):
                 s += vals[t]
-            out[f, y, j] = s / (m - 2 * cut)
+            out[f, y, j] = s / (m - 2 * cut) if m > 0 else 0.0

@@ -156,7 +156,7 @@ def reconstruct(data, observed, *, patch_size, dictionary, tile_size, learning_p
     else:
         width = n_full + spec.max_layers
         maps = layer_maps(data, observed, learned, chunks=chunks, width=width, guide=guide)
-    sweeps = {k: engine_options[k] for k in ("n_iter", "burn_in", "step")}
+    sweeps = {k: engine_options[k] for k in ("n_iter", "burn_in", "step", "patch_stride")}
     packed = tile_pass(maps, observed, learned, patch_size=patch_size, n_full=n_full,
                        seed=seed, sweeps=sweeps, uncertainty=uncertainty)
     spectra = None if spec is None else rebuild(packed[..., :width], learned, n_full=n_full,
@@ -581,7 +581,8 @@ def tile_pass(maps, observed, learned, *, patch_size, n_full, seed, sweeps, unce
         The learning pass's seed, so that every tile draws the random numbers of
         the single-block run.
     sweeps : dict
-        ``n_iter``, ``burn_in``, ``step`` of the engine (those not None).
+        ``n_iter``, ``burn_in``, ``step``, ``patch_stride`` of the engine (those
+        not None).
     uncertainty : bool
 
     Returns
@@ -607,11 +608,12 @@ def tile_pass(maps, observed, learned, *, patch_size, n_full, seed, sweeps, unce
         learned=learned,
         seed=seed,
         sweeps=sweeps,
+        extent=observed.shape[1:3],
         uncertainty=uncertainty,
     )
 
 
-def _tile(maps, observed, block_info=None, *, depth_px, n_full, learned, seed, sweeps,
+def _tile(maps, observed, block_info=None, *, depth_px, n_full, learned, seed, sweeps, extent,
           uncertainty):
     """One halo-padded tile through the engine; returns its core, zero-padded."""
     out = block_info[None]
@@ -628,7 +630,8 @@ def _tile(maps, observed, block_info=None, *, depth_px, n_full, learned, seed, s
          np.broadcast_to(observed, (*observed.shape[:3], n_layers - n_full))], axis=-1)
     options = dict(patch_size=result.dictionary.shape[1], dictionary=result.dictionary,
                    learn_dictionary=False, layer_offset=result.layer_offset,
-                   layer_scale=result.layer_scale, origin=(r0 - low_r, c0 - low_c), seed=seed,
+                   layer_scale=result.layer_scale, origin=(r0 - low_r, c0 - low_c),
+                   extent=tuple(int(e) for e in extent), seed=seed,
                    fixed_hyper={"pi": result.pi, "gamma_s": result.gamma_s,
                                 "gamma_e": result.gamma_e}, count_unit=result.count_unit,
                    count_gain=result.count_gain,

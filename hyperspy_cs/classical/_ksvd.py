@@ -26,6 +26,7 @@ import numpy as np
 
 from hyperspy_cs.classical._interpolate import check_inputs, interpolate
 from hyperspy_cs._jit import PARALLEL
+from hyperspy_cs._patch_grid import grid_axis
 from hyperspy_cs._validate import as_rng, check_positive_int, check_positive_number
 
 # Ridge on the non-constant coefficients, relative to the patch's total weight per
@@ -129,14 +130,7 @@ def patch_origins(scan_shape, patch_size, stride):
     """
     # A step longer than the patch would skip the pixels in between.
     step = min(stride, patch_size)
-
-    def axis(length):
-        starts = np.arange(0, length - patch_size + 1, step)
-        if starts[-1] != length - patch_size:
-            starts = np.append(starts, length - patch_size)
-        return starts
-
-    return axis(scan_shape[0]), axis(scan_shape[1])
+    return tuple(grid_axis(length, patch_size, step) for length in scan_shape)
 
 
 def extract_patches(images, origins, patch_size):

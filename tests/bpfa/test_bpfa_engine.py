@@ -12,6 +12,7 @@ from skimage import data as skdata
 from skimage import transform
 from skimage.metrics import peak_signal_noise_ratio
 
+from hyperspy_cs._patch_grid import cover, grid_axis
 from hyperspy_cs.bpfa import _kernels as kern
 from hyperspy_cs.bpfa._backend import CPUBackend
 from hyperspy_cs.bpfa._engine import bpfa
@@ -21,6 +22,15 @@ def patches_of(image, b):
     """All overlapping ``b x b`` patches of a ``(H, W)`` image, ``(n, b*b)``."""
     windows = np.lib.stride_tricks.sliding_window_view(image, (b, b))
     return windows.reshape(-1, b * b)
+
+
+def aggregate(Y, b, shape, trim, stride=1):
+    """``_kernels.aggregate_patches`` of one frame of one layer on the grid of ``stride``."""
+    grid = [grid_axis(n, b, stride) for n in shape]
+    out = np.empty((1, *shape))
+    kern.aggregate_patches(Y.astype(np.float32), b, 1, *grid,
+                           *(cover(at, b, n) for at, n in zip(grid, shape)), trim, out)
+    return out[0]
 
 
 def random_mask(shape, fraction, seed):
@@ -47,28 +57,40 @@ def smooth_image():
 def test_aggregating_the_patches_of_an_image_gives_the_image(trim):
     image = np.random.default_rng(0).random((13, 17))
     b = 4
-    out = np.empty((1, 13, 17))
-    kern.aggregate_patches(patches_of(image, b).astype(np.float32), b, 1, 10, 14, trim, out)
-    np.testing.assert_allclose(out[0], image, atol=1e-6)
+    np.testing.assert_allclose(aggregate(patches_of(image, b), b, image.shape, trim), image,
+                               atol=1e-6)
 
 
-@pytest.mark.parametrize("b", [3, 11])  # 9 and up to 121 estimates per pixel
-def test_trimmed_aggregation_is_the_trimmed_mean_of_the_covering_estimates(b):
+@pytest.mark.parametrize("stride", [2, 3, 4])
+def test_the_patches_of_a_strided_grid_give_the_image_back(stride):
+    """Every pixel is covered, the scan's last rows and columns too (13 - 4 is no
+    multiple of 2 or 4)."""
+    image = np.random.default_rng(0).random((13, 17))
+    b = 4
+    rows, cols = grid_axis(13, b, stride), grid_axis(17, b, stride)
+    on_grid = (rows[:, None] * 14 + cols).ravel()
+    np.testing.assert_allclose(
+        aggregate(patches_of(image, b)[on_grid], b, image.shape, 0.25, stride), image,
+        atol=1e-6)
+
+
+@pytest.mark.parametrize("b, stride", [(3, 1), (11, 1), (5, 2), (11, 3)])  # 9 to 121 estimates
+def test_trimmed_aggregation_is_the_trimmed_mean_of_the_covering_estimates(b, stride):
     from scipy.stats import trim_mean
 
     rng = np.random.default_rng(3)
     H, W = 15, 14
-    nr, nc = H - b + 1, W - b + 1
+    rows, cols = grid_axis(H, b, stride), grid_axis(W, b, stride)
+    nc = cols.size
     # ties included: quantised values
-    Y = np.round(rng.standard_normal((nr * nc, b * b)) * 4).astype(np.float32)
-    out = np.empty((1, H, W))
-    kern.aggregate_patches(Y, b, 1, nr, nc, 0.25, out)
+    Y = np.round(rng.standard_normal((rows.size * nc, b * b)) * 4).astype(np.float32)
+    out = aggregate(Y, b, (H, W), 0.25, stride)
     for y in range(H):
         for x in range(W):
-            covering = [Y[r * nc + c, (y - r) * b + (x - c)]
-                        for r in range(max(0, y - b + 1), min(y, nr - 1) + 1)
-                        for c in range(max(0, x - b + 1), min(x, nc - 1) + 1)]
-            assert out[0, y, x] == pytest.approx(trim_mean(covering, 0.25), abs=1e-5)
+            covering = [Y[i * nc + j, (y - r) * b + (x - c)]
+                        for i, r in enumerate(rows) if r <= y < r + b
+                        for j, c in enumerate(cols) if c <= x < c + b]
+            assert out[y, x] == pytest.approx(trim_mean(covering, 0.25), abs=1e-5)
 
 
 def test_trimmed_aggregation_outvotes_a_wrong_patch():
@@ -76,9 +98,7 @@ def test_trimmed_aggregation_outvotes_a_wrong_patch():
     b = 4
     patches = patches_of(image, b).astype(np.float32)
     patches[40] += 5.0  # one patch extrapolates wrongly
-    plain, trimmed = np.empty((1, 12, 12)), np.empty((1, 12, 12))
-    kern.aggregate_patches(patches, b, 1, 9, 9, 0.0, plain)
-    kern.aggregate_patches(patches, b, 1, 9, 9, 0.25, trimmed)
+    plain, trimmed = (aggregate(patches, b, image.shape, trim) for trim in (0.0, 0.25))
     assert plain.max() > 1.2
     np.testing.assert_allclose(trimmed, 1.0, atol=1e-6)
 
@@ -89,9 +109,10 @@ def dense_patches(image, b):
     return windows.transpose(0, 1, 3, 4, 2).reshape(-1, b * b * image.shape[2])
 
 
-@pytest.fixture
-def small_problem():
-    """Three layers: two with their own masks and a fully observed one (a guide)."""
+@pytest.fixture(params=[1, 2], ids=["stride1", "stride2"])
+def small_problem(request):
+    """Three layers: two with their own masks and a fully observed one (a guide); every
+    patch, or those of a grid of stride 2 (with the last column at 5, off the grid)."""
     rng = np.random.default_rng(1)
     b, L, H, W, K = 3, 3, 9, 8, 5
     x = rng.standard_normal((1, H, W, L))
@@ -99,13 +120,16 @@ def small_problem():
     obs[..., 2] = True
     D = rng.standard_normal((K, b * b * L)).astype(np.float32)
     backend = CPUBackend(np.where(obs, x, 0.0), obs, b=b, dictionary=D,
-                         prior_prec=np.eye(b * b), key=7, origin=(0, 0), learn=True)
+                         prior_prec=np.eye(b * b), key=7, origin=(0, 0), learn=True,
+                         stride=request.param)
     n = backend.n_patches
     ZS = (rng.standard_normal((n, K)) * (rng.random((n, K)) < 0.4)).astype(np.float32)
     backend.ZS[:, :K] = ZS
     backend._n_act[:] = (ZS != 0).sum(axis=1)
-    m_dense = dense_patches(obs[0].astype(np.float64), b)
-    x_dense = dense_patches(np.where(obs, x, 0.0)[0], b)
+    on_grid = (backend.rows_at[:, None] * (W - b + 1) + backend.cols_at).ravel()
+    assert on_grid.size == n
+    m_dense = dense_patches(obs[0].astype(np.float64), b)[on_grid]
+    x_dense = dense_patches(np.where(obs, x, 0.0)[0], b)[on_grid]
     return backend, D, ZS, m_dense, x_dense
 
 
@@ -232,11 +256,9 @@ def test_codes_follow_their_gaussian_conditional(smooth_image):
     x = patches_of(image, b)
     d = atom.ravel()
     mean_codes = ge * (x @ d) / (gs + ge * d @ d)
-    expected = np.empty((1, 20, 20))
-    kern.aggregate_patches(np.outer(mean_codes, d).astype(np.float32), b, 1, 17, 17, 0.0,
-                           expected)
+    expected = aggregate(np.outer(mean_codes, d), b, (20, 20), 0.0)
     # Monte Carlo error of 1000 draws: sd(s) / sqrt(1000) * |d| ~ 0.001
-    np.testing.assert_allclose(result.reconstruction[0, :, :, 0], expected[0], atol=5e-3)
+    np.testing.assert_allclose(result.reconstruction[0, :, :, 0], expected, atol=5e-3)
     assert result.trace["n_active"].min() == 1.0
 
 
@@ -280,10 +302,13 @@ def test_same_seed_same_result_whatever_the_thread_count(smooth_image):
     assert not np.array_equal(one.reconstruction, other.reconstruction)
 
 
-def test_a_tile_with_its_origin_reproduces_the_full_run(smooth_image):
+@pytest.mark.parametrize("stride", [1, 3])
+def test_a_tile_with_its_origin_reproduces_the_full_run(smooth_image, stride):
     """With a fixed dictionary and fixed hyper-parameters every patch evolves on its
     own, keyed on its global coordinate: pixels at least ``b - 1`` from the tile's
-    cut edges get exactly the full run's estimates (plain patch average)."""
+    cut edges get exactly the full run's estimates (plain patch average). At stride
+    3 the tile's corner (10, 14) is off the grid: the tile takes the scan's grid
+    (``extent``), not one of its own."""
     observed = random_mask((1, 48, 48, 1), 0.3, seed=2)
     image = smooth_image[None, :, :, None]
     learned = bpfa(image, observed, patch_size=5, n_atoms=16, n_iter=6, burn_in=3, seed=5)
@@ -291,10 +316,11 @@ def test_a_tile_with_its_origin_reproduces_the_full_run(smooth_image):
                  fixed_hyper={"pi": learned.pi, "gamma_e": learned.gamma_e,
                               "gamma_s": learned.gamma_s},
                  layer_offset=learned.layer_offset, layer_scale=learned.layer_scale,
-                 n_iter=4, burn_in=1, seed=6, trim=0.0)
+                 n_iter=4, burn_in=1, seed=6, trim=0.0, patch_stride=stride)
     full = bpfa(image, observed, **fixed)
     r0, c0 = 10, 14
-    tile = bpfa(image[:, r0:40, c0:], observed[:, r0:40, c0:], origin=(r0, c0), **fixed)
+    tile = bpfa(image[:, r0:40, c0:], observed[:, r0:40, c0:], origin=(r0, c0),
+                extent=(48, 48), **fixed)
     inner = (slice(None), slice(r0 + 4, 40 - 4), slice(c0 + 4, None))
     np.testing.assert_allclose(tile.reconstruction[:, 4:-4, 4:], full.reconstruction[inner],
                                rtol=1e-6, atol=1e-6)

@@ -423,7 +423,8 @@ def test_eager_run_that_would_not_fit_in_memory_is_refused(lattice, monkeypatch)
     assert sub.inpaint_bpfa(lazy_output=True, **FAST)._lazy
 
 
-def test_peak_memory_estimate_matches_what_the_engine_allocates():
+@pytest.mark.parametrize("stride", [1, 2])
+def test_peak_memory_estimate_matches_what_the_engine_allocates(stride):
     import tracemalloc
 
     from hyperspy_cs.bpfa._inpaint import _peak_bytes
@@ -431,14 +432,37 @@ def test_peak_memory_estimate_matches_what_the_engine_allocates():
     # Large enough that the arrays the estimate counts dominate the fixed overheads.
     image = cs.data.atomic_resolution_image(shape=(256, 256), seed=0).subsample(0.2, seed=0)
     small = cs.data.atomic_resolution_image(shape=(32, 32), seed=0).subsample(0.2, seed=0)
-    small.inpaint_bpfa(patch_size=6, n_iter=2, n_atoms=32, show_progressbar=False)  # compiles
+    options = dict(patch_size=6, patch_stride=stride, n_iter=2, n_atoms=32,
+                   show_progressbar=False)
+    small.inpaint_bpfa(**options)  # compiles
     tracemalloc.start()
-    image.inpaint_bpfa(patch_size=6, n_iter=2, n_atoms=32, show_progressbar=False)
+    image.inpaint_bpfa(**options)
     _, peak = tracemalloc.get_traced_memory()
     tracemalloc.stop()
     estimate = _peak_bytes((1, 256, 256, 1), patch_size=6, n_atoms=32, uncertainty=False,
-                           n_channels=0, fraction=0.2)
+                           n_channels=0, fraction=0.2, patch_stride=stride)
     assert 0.6 * peak < estimate < 1.5 * peak
+
+
+def test_a_strided_grid_codes_a_quarter_of_the_patches_at_nearly_the_same_quality():
+    """``patch_stride=2``: the quick look. On a 128 x 128 camera crop at 20 % it stays
+    within 0.5 dB of every patch (measured: 21.17 against 21.29 dB) and ahead of biharmonic
+    (20.95 dB)."""
+    from skimage import data as skdata
+
+    truth = hs.signals.Signal2D(skdata.camera()[::4, ::4].astype(float) / 255)
+    sub = truth.subsample(0.2, seed=0)
+    options = dict(patch_size=8, n_iter=20, seed=0, show_progressbar=False)
+    every, strided = (sub.inpaint_bpfa(patch_stride=s, **options) for s in (1, 2))
+    assert strided.metadata.Reconstruction.parameters.patch_stride == 2
+    assert every.metadata.Reconstruction.parameters.patch_stride == 1
+    biharmonic = cs.psnr(truth, sub.inpaint(method="biharmonic"))
+    assert cs.psnr(truth, strided) > cs.psnr(truth, every) - 0.5
+    assert cs.psnr(truth, strided) > biharmonic
+    with pytest.raises(ValueError, match=r"patch_stride: 9 .* at most patch_size \(8\)"):
+        sub.inpaint_bpfa(patch_stride=9, **options)
+    with pytest.raises(ValueError, match="patch_stride"):
+        sub.inpaint_bpfa(patch_stride=0, **options)
 
 
 def test_patch_size_defaults_to_the_dictionary_s(lattice):

@@ -143,12 +143,13 @@ def test_tiled_equals_single_block(eds, image):
     assert np.abs(std_a - std_b).max() <= TILE_RTOL * np.abs(std_b).max()
 
     _, img = image
-    a = img.inpaint_bpfa(lazy_output=True, tile_size=16, seed=4, learning_positions=1024,
-                         patch_size=6, **FAST)
-    b = img.inpaint_bpfa(lazy_output=True, tile_size=64, seed=4, learning_positions=1024,
-                         patch_size=6, **FAST)
-    assert a.data.numblocks == (4, 4)
-    assert np.abs(a.data.compute() - b.data.compute()).max() <= TILE_RTOL * np.abs(img.data).max()
+    for stride in (1, 4):  # tiles of 16 px: every other tile starts off the grid of 4
+        a, b = (img.inpaint_bpfa(lazy_output=True, tile_size=tile, seed=4, patch_size=6,
+                                 learning_positions=1024, patch_stride=stride, **FAST)
+                for tile in (16, 64))
+        assert a.data.numblocks == (4, 4)
+        assert (np.abs(a.data.compute() - b.data.compute()).max()
+                <= TILE_RTOL * np.abs(img.data).max())
 
 
 def test_a_lazy_dose_image_is_sampled_as_counts_tile_by_tile(image):
