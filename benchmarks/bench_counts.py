@@ -28,9 +28,13 @@ Methods, in one run:
     ``inpaint_bpfa3d`` at its defaults, without and with the map's BSE/HAADF
     guide, seed 0; where the defaults sampled the layers as Poisson counts (line
     maps), also the same call with ``likelihood="gaussian"`` (``... gauss``).
+
     Each BPFA row also says how far the total counts of its line maps at the
     sampled positions are from those measured there, in standard errors (the
     worst line; ``totals N SE``).
+``pfa`` (``--poisson-factor``)
+    Poisson factor analysis of ``A``'s line maps at BPFA's patch size
+    (``_poisson_factor.py``, the count-data issue's option (b)), seed 0.
 
 Then the equal-dose pair at each count level: the guided BPFA (unguided where there
 is no guide) and the Gaussian on 100 % of the positions at a tenth of the counts,
@@ -53,7 +57,7 @@ Maps (``--maps``):
     Ka and Pd La, HAADF guide.
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_counts.py [--maps ...]
-[--counts ...] [--fractions ...] [--no-equal-dose]``. Writes nothing: the figures
+[--counts ...] [--fractions ...] [--no-equal-dose] [--poisson-factor]``. Writes nothing: the figures
 are printed, for pasting into a closing note.
 """
 
@@ -68,6 +72,8 @@ from scipy import ndimage
 
 import hyperspy_cs as cs
 
+from _poisson_factor import poisson_factor
+
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 DATA = ROOT / "tests" / "data"
 SHARED = ROOT.parent / "shared" / "data"
@@ -76,6 +82,7 @@ FRACTIONS = (1.0, 0.25, 0.10, 0.05)
 SIGMAS = (0.5, 1.0, 2.0, 3.0)
 COMPONENTS = range(2, 17)
 MAPS = ("sio2", "granite", "fept", "test_tem")
+BASELINES = ("raw", "gaussian", "pca", "cubic")
 
 
 def load(name):
@@ -177,25 +184,35 @@ def bpfa_rows(half, guide, reference):
             continue
         rec, seconds = timed(cs.inpaint_bpfa3d, half, seed=0, show_progressbar=False, **kwargs)
         node = rec.metadata.Reconstruction
+        if label == "bpfa":
+            patch_size = node.parameters.patch_size
         rows.append((label, relative_error(line_maps(rec), reference),
-                     f"{seconds:.0f} s, {len(node.layer_names)} layers, {node.layer_kind}, "
+                     f"{seconds:.0f} s, {node.parameters.patch_size} px, "
+                     f"{len(node.layer_names)} layers, {node.layer_kind}, "
                      f"{node.likelihood}, totals {total_error(rec, half):.1f} SE"))
         if node.likelihood == "poisson":
             rec, seconds = timed(cs.inpaint_bpfa3d, half, seed=0, show_progressbar=False,
                                  likelihood="gaussian", **kwargs)
             rows.append((label + " gauss", relative_error(line_maps(rec), reference),
-                         f"{seconds:.0f} s, likelihood=\"gaussian\", "
+                         f"{seconds:.0f} s, {rec.metadata.Reconstruction.parameters.patch_size}"
+                         f" px, likelihood=\"gaussian\", "
                          f"totals {total_error(rec, half):.1f} SE"))
-    return rows
+    return rows, patch_size
+
+
+def pfa_row(maps, mask, reference, patch_size):
+    """Poisson factor analysis of the line maps (``_poisson_factor``), BPFA's patch size."""
+    estimate, seconds = timed(poisson_factor, np.rint(maps).astype(np.int64), mask,
+                                   patch_size=patch_size, seed=0)
+    return ("pfa", relative_error(estimate, reference), f"{seconds:.0f} s, {patch_size} px")
 
 
 def print_rows(title, rows):
     print(title)
-    best_baseline = min((e for label, e, _ in rows if not label.startswith("bpfa")),
-                        default=np.nan)
+    best_baseline = min((e for label, e, _ in rows if label in BASELINES), default=np.nan)
     for label, error, note in rows:
         mark = ""
-        if label.startswith("bpfa"):
+        if label not in BASELINES:
             mark = f"   {error - best_baseline:+.1f} vs best baseline"
         print(f"  {label:<12} {error:8.1f} %   ({note}){mark}", flush=True)
 
@@ -206,7 +223,7 @@ def thin(si, counts, seed):
     return si if share >= 1 else cs.split_counts(si, fraction=share, seed=seed)[0]
 
 
-def run_case(name, si, guide, level, fractions, equal_dose):
+def run_case(name, si, guide, level, fractions, equal_dose, factor):
     thinned = thin(si, level, seed=10)
     half, other = cs.split_counts(thinned, fraction=0.5, seed=11)
     reference = line_maps(other)
@@ -219,13 +236,17 @@ def run_case(name, si, guide, level, fractions, equal_dose):
             rows = [("raw", relative_error(maps, reference), "half A"),
                     ("gaussian", *best_gaussian(maps, full_mask, reference)),
                     ("pca", *best_pca(half, reference))]
-            rows += bpfa_rows(half, guide, reference)
+            mask = full_mask
+            bpfa, patch_size = bpfa_rows(half, guide, reference)
         else:
             sub = half.subsample(fraction, "random", seed=1)
             mask = cs.get_mask(sub)
             rows = [("cubic", relative_error(cubic(maps, mask), reference), ""),
                     ("gaussian", *best_gaussian(maps, mask, reference))]
-            rows += bpfa_rows(sub, guide, reference)
+            bpfa, patch_size = bpfa_rows(sub, guide, reference)
+        rows += bpfa
+        if factor:
+            rows.append(pfa_row(maps, mask, reference, patch_size))
         print_rows(f" {fraction:.0%} of the positions", rows)
     if equal_dose:
         tenth = cs.split_counts(half, fraction=0.1, seed=12)[0]
@@ -251,6 +272,8 @@ def main(argv=None):
                         help="counts per pixel to thin each map to")
     parser.add_argument("--fractions", nargs="+", type=float, default=list(FRACTIONS))
     parser.add_argument("--no-equal-dose", action="store_true")
+    parser.add_argument("--poisson-factor", action="store_true",
+                        help="add the Poisson factor analysis row (pfa)")
     args = parser.parse_args(argv)
     warnings.filterwarnings("ignore", category=UserWarning)
     for name in args.maps:
@@ -258,7 +281,7 @@ def main(argv=None):
         levels = [None] if name == "test_tem" else args.counts
         for level in levels:
             run_case(name, si, guide, counts_per_pixel(si) if level is None else level,
-                     args.fractions, not args.no_equal_dose)
+                     args.fractions, not args.no_equal_dose, args.poisson_factor)
 
 
 if __name__ == "__main__":

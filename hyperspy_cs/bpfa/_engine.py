@@ -87,7 +87,12 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   sampled; on X-ray line maps (``benchmarks/bench_counts.py``, granite and FePt) a
   lower error in 29 of 33 cases, and totals within 1 standard error (up to 3.5
   Gaussian). The learned precision is kept: holding it at the transform's
-  variance gained on one image and lost on another.
+  variance gained on one image and lost on another. A Poisson factor model
+  (non-negative atoms, multinomial augmentation; ``benchmarks/_poisson_factor.py``,
+  ``bench_counts.py --poisson-factor``) was better only fully sampled on the
+  two-line FePt map (5.8-10.6 % against 11.8-17.0 %), worse on granite fully
+  sampled and in 8 of the 9 sub-sampled FePt cases, at 2-50 times the time: not
+  kept.
 - **A noise floor for counts below one per pixel.** There the transform no
   longer stabilises: an empty pixel always gives ``f(0)``, and on a map of a few
   hundredths of a count per pixel the learned precision ran away (FePt's Pt map

@@ -456,7 +456,11 @@ def inpaint_bpfa3d(
         (or None): the dictionary's; else 6 with a guide (the guide layer is
         fully sampled); without one, grown as the sampling fraction ``f`` drops,
         ``ceil(sqrt(12 / f))`` within 6-20 px (11 at 10 %, 16 at 5 %) and at most
-        an eighth of the scan's shorter side.
+        an eighth of the scan's shorter side; for layers of counts at least
+        ``ceil(sqrt(150 / counts))``, ``counts`` the counts per visited position
+        summed over the layers, so that a patch holds about 150 counts (at most
+        20 px and a quarter of the scan's side; a lazy result keeps the sampling
+        rule, its layers are known only in its learning pass).
         ``metadata.Reconstruction.patch_size_reason`` says how it was chosen.
     %(patch_stride)s
     %(n_atoms)s
@@ -519,8 +523,11 @@ def inpaint_bpfa3d(
     observed, source = resolve_mask(signal, layout, mask)
     atoms = _dictionary_atoms(dictionary)
     guide_data = None if guide is None else check_guide(guide, layout)
-    patch_size, patch_reason = resolve_patch_size(patch_size, atoms, observed,
-                                                  guided=guide_data is not None)
+    patch_options = {"atoms": atoms, "observed": observed, "guided": guide_data is not None}
+    # A given size is checked before any data are read; "auto" is resolved again
+    # once the layers are known to be counts.
+    auto_size = patch_size is None or isinstance(patch_size, str)
+    patch_size, patch_reason = resolve_patch_size(patch_size, **patch_options)
     _, recorded_seed = as_rng(seed)
     engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
                                      burn_in=burn_in, step=step, patch_stride=patch_stride,
@@ -566,6 +573,13 @@ def inpaint_bpfa3d(
         names = guide_names + list(layer_set.names)
         units, reason = layer_count_units(layer_set, maps, layer_observed, likelihood,
                                           n_full=n_full)
+        # The patch holds enough counts whatever the likelihood they are sampled with.
+        count_units = units if likelihood != "gaussian" else layer_count_units(
+            layer_set, maps, layer_observed, "auto", n_full=n_full)[0]
+        if auto_size and count_units.any():
+            patch_size, patch_reason = resolve_patch_size(
+                "auto", counts=_counts_per_position(maps, layer_observed, count_units),
+                **patch_options)
         result, extra, parameters = _run_engine(
             signal, maps, layer_observed, names=names, layer_weights=weights,
             count_unit=units, likelihood_reason=reason, patch_size=patch_size, atoms=atoms,
@@ -593,6 +607,13 @@ def inpaint_bpfa3d(
 
 
 inpaint_bpfa3d.__doc__ += _LAZY_DOC
+
+
+def _counts_per_position(maps, observed, units):
+    """Counts per visited position of the count layers (``units`` > 0), summed."""
+    observed = np.broadcast_to(observed, maps.shape)
+    return sum(float(maps[..., layer][observed[..., layer]].mean()) / units[layer]
+               for layer in np.flatnonzero(units))
 
 
 def get_dictionary(signal):

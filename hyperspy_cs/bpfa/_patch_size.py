@@ -21,6 +21,13 @@ patches take 2.7 times and 20 px patches 5.1-6.8 times as long as 8 px ones):
   22.89 at 20) and take ``visited = 12`` (11 px at 10 %, 16 px at 5 %), which is
   above biharmonic interpolation at every fraction measured, in half the time.
 
+Spectrum images whose layers are counts (X-ray line maps) also need enough
+counts in a patch: at under two line counts per pixel a 6 px patch holds too few
+to tell structure from noise, and Gaussian smoothing beat BPFA by a factor of ten
+on the FePt map. Without a guide the side is at least ``ceil(sqrt(COUNTS /
+counts))``, ``counts`` the line counts per visited position summed over the
+layers, at most a quarter of the scan's shorter side (see ``COUNTS``).
+
 Beyond ``LARGEST`` the dictionary update (``b*b x b*b`` factors per atom) dominates
 for little gain: 24 px patches at 2 % gain 0.0-0.6 dB over 20 px ones, in about
 twice the time.
@@ -41,6 +48,25 @@ from .._validate import check_positive_int
 #: and 16 px ones the same, in twice the time.
 RULES = {"image": (12, 8), "crystal": (24, 8), "spectrum_image": (12, 6)}
 LARGEST = 20
+#: Line counts a patch of a count spectrum image should hold without a guide, at
+#: every fraction: the patch a denoising of the whole map needs, which sampling
+#: does not shrink. Error of the line maps against the other half of the counts
+#: (``bench_counts.py`` scoring, seed 0, without a guide), by side:
+#:
+#: - granite, 1.5 line counts per position, fully sampled: 92.5 % at 6 px (the
+#:   sampling rule), 66.0 % at 10 (this rule), 89.7 % at 16; at 25, 10 and 5 %
+#:   of the positions 172.9, 228.5 and 181.8 % (this rule, 10-11 px) against
+#:   195.5, 218.4 and 244.3 % (the sampling rule, 7-9 px);
+#: - granite at 4.5 line counts: 35.5 % at 6 px (both rules), 38.8 % at 10;
+#: - FePt (64 x 64), 0.16 line counts per position: fully sampled 47.5 % at 6 px,
+#:   15.7 % at 16 (this rule, capped; Gaussian smoothing 4.4 %); at 10 % 75.0 %
+#:   at 8 px, 73.5 % at 16; at 1.5 line counts fully sampled 13.7 % at 6 px,
+#:   11.8 % at 10 (this rule), 10.3 % at 16.
+#:
+#: The cap is a quarter of the scan's side, not the sampling rule's eighth: the
+#: 64 px FePt map gains most at 16 px, while granite's sub-sampled maps lose from
+#: patches above the eighth (218 % at 9 px, 308 % at 16, 1.5 line counts, 10 %).
+COUNTS = 150
 # The lattice test reads at most this central window of the scan, so that a lazy
 # map (read only here and in its tiles) is tested on the same pixels as in memory.
 _WINDOW = 512
@@ -76,7 +102,7 @@ def periodic(data, observed):
     return lattice_period(filled) is not None
 
 
-def auto_patch_size(fraction, scan_shape, *, kind, guided=False):
+def auto_patch_size(fraction, scan_shape, *, kind, guided=False, counts=None):
     """The patch side for a scan ``(R, C)`` that visited ``fraction`` of its positions.
 
     Parameters
@@ -89,6 +115,9 @@ def auto_patch_size(fraction, scan_shape, *, kind, guided=False):
         What is reconstructed (``RULES``).
     guided : bool
         Whether a fully sampled guide image is the first layer of every patch.
+    counts : float, optional
+        Counts per visited position summed over the layers, when the layers are
+        counts (``COUNTS``); a guide's patches keep their side.
 
     Returns
     -------
@@ -112,19 +141,34 @@ def auto_patch_size(fraction, scan_shape, *, kind, guided=False):
             side = cap
             reason += f", at most max(min(R, C) // 8, {smallest}) = {cap} for this scan"
         reason += f": {side} px"
+        if counts is not None:
+            side, reason = _enough_counts(side, reason, counts, scan_shape, smallest)
     if side > min(scan_shape):
         side = min(scan_shape)
         reason += f", at most the scan's side: {side} px"
     return side, reason
 
 
-def resolve_patch_size(patch_size, atoms, observed, *, data=None, guided=False):
+def _enough_counts(side, reason, counts, scan_shape, smallest):
+    """``side`` grown, within its own cap, until a patch holds ``COUNTS`` counts."""
+    wanted = math.ceil(math.sqrt(COUNTS / counts)) if counts > 0 else LARGEST
+    grown = min(wanted, LARGEST, max(min(scan_shape) // 4, smallest))
+    if grown <= side:
+        return side, reason
+    return grown, (f"{reason}; grown to hold {COUNTS} counts at {counts:.3g} counts per "
+                   f"position: ceil(sqrt({COUNTS} / counts)) = {wanted}, within "
+                   f"[{smallest}, {LARGEST}] and at most max(min(R, C) // 4, {smallest}): "
+                   f"{grown} px")
+
+
+def resolve_patch_size(patch_size, atoms, observed, *, data=None, guided=False,
+                       counts=None):
     """``patch_size`` checked against the scan mask ``observed`` ``(F, R, C)``.
 
     ``"auto"`` (or None): the atoms' side, else :func:`auto_patch_size` for an image
     (``data`` ``(F, R, C, 1)``, tested with :func:`periodic`) or, without ``data``, a
-    spectrum image. Returns ``(side, reason)``; ``reason`` says where the side came
-    from.
+    spectrum image (with its layers' ``counts``). Returns ``(side, reason)``;
+    ``reason`` says where the side came from.
     """
     scan_shape = observed.shape[-2:]
     auto = patch_size is None or (isinstance(patch_size, str) and patch_size == "auto")
@@ -144,7 +188,8 @@ def resolve_patch_size(patch_size, atoms, observed, *, data=None, guided=False):
             kind = "spectrum_image"
         else:
             kind = "crystal" if periodic(data, observed) else "image"
-        return auto_patch_size(float(observed.mean()), scan_shape, kind=kind, guided=guided)
+        return auto_patch_size(float(observed.mean()), scan_shape, kind=kind, guided=guided,
+                               counts=counts)
     patch_size = check_positive_int(patch_size, name="patch_size", minimum=2)
     if patch_size > min(scan_shape):
         raise ValueError(
