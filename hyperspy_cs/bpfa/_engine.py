@@ -90,9 +90,10 @@ Choices made here (each measured on the 256 x 256 camera image at 20 % sampling,
   variance gained on one image and lost on another. A Poisson factor model
   (non-negative atoms, multinomial augmentation; ``benchmarks/_poisson_factor.py``,
   ``bench_counts.py --poisson-factor``) was better only fully sampled on the
-  two-line FePt map (5.8-10.6 % against 11.8-17.0 %), worse on granite fully
-  sampled and in 8 of the 9 sub-sampled FePt cases, at 2-50 times the time: not
-  kept.
+  two-line FePt map (5.8-10.6 % against 11.8-17.0 %); it was worse on granite
+  fully sampled and in 8 of the 9 sub-sampled FePt cases, near a flat map
+  (111-152 %) on granite sub-sampled at 2.5 counts/px where BPFA is worse than
+  one (173-229 %), and took 2-50 times as long: not kept.
 - **A noise floor for counts below one per pixel.** There the transform no
   longer stabilises: an empty pixel always gives ``f(0)``, and on a map of a few
   hundredths of a count per pixel the learned precision ran away (FePt's Pt map
