@@ -9,7 +9,10 @@ line maps ``e`` is scored against ``B``'s by the unbiased error estimate
 figure printed is the error of all lines pooled, relative to the lines' spatial
 variance (its unbiased estimate ``var(B) - mean(B)``), in %: lower is better, and 100 %
 is the error of a flat map at each line's true mean, so that a method is credited
-for the structure it recovers rather than for the mean level.
+for the structure it recovers rather than for the mean level. Each reconstruction
+row also gives its difference from the best baseline of the row's fraction, in
+points and in dB (``10 log10(baseline / error)``, positive when better: the count-data
+issue's targets are in dB).
 
 Methods, in one run:
 
@@ -214,6 +217,8 @@ def print_rows(title, rows):
         mark = ""
         if label not in BASELINES:
             mark = f"   {error - best_baseline:+.1f} vs best baseline"
+            if error > 0 and best_baseline > 0:
+                mark += f" ({10 * np.log10(best_baseline / error):+.1f} dB)"
         print(f"  {label:<12} {error:8.1f} %   ({note}){mark}", flush=True)
 
 
