@@ -60,8 +60,8 @@ Maps (``--maps``):
     Ka and Pd La, HAADF guide.
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_counts.py [--maps ...]
-[--counts ...] [--fractions ...] [--no-equal-dose] [--poisson-factor]``. Writes nothing: the figures
-are printed, for pasting into a closing note.
+[--counts ...] [--fractions ...] [--no-equal-dose] [--poisson-factor]``. Writes
+nothing: the figures are printed, for pasting into a closing note.
 """
 
 import argparse
@@ -206,7 +206,7 @@ def bpfa_rows(half, guide, reference):
 def pfa_row(maps, mask, reference, patch_size):
     """Poisson factor analysis of the line maps (``_poisson_factor``), BPFA's patch size."""
     estimate, seconds = timed(poisson_factor, np.rint(maps).astype(np.int64), mask,
-                                   patch_size=patch_size, seed=0)
+                              patch_size=patch_size, seed=0)
     return ("pfa", relative_error(estimate, reference), f"{seconds:.0f} s, {patch_size} px")
 
 

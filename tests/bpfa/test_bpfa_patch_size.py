@@ -40,7 +40,7 @@ def test_a_guide_keeps_spectrum_image_patches_small():
 @pytest.mark.parametrize(("fraction", "shape", "counts", "side"), [
     (1.0, (80, 80), 1.5, 10),  # ceil(sqrt(150 / 1.5)), the granite map's line counts
     (1.0, (80, 80), 4.5, 6),  # enough counts already
-    (0.1, (80, 80), 1.5, 10),  # above the sampling rule's 80 // 8
+    (0.1, (80, 80), 1.5, 10),  # the sampling rule's 80 // 8 already holds them
     (0.1, (80, 80), 40.0, 10),  # the sampling rule's own: ceil(sqrt(12 / 0.1)) capped
     (1.0, (64, 64), 0.16, 16),  # the FePt map: a quarter of its side
     (0.05, (256, 256), 0.0, 20),  # no counts at all: the largest patch
