@@ -56,35 +56,6 @@ def test_count_layers_grow_the_patch_until_it_holds_enough_counts(fraction, shap
                            counts=counts)[0] == 6
 
 
-def test_sparse_line_maps_get_patches_that_hold_enough_counts():
-    """The real FePt map thinned to 5 counts per pixel and halved (0.16 line counts
-    per position): the count rule's 16 px patches against the 6 px of the sampling
-    rule, the Fe and Pt line maps scored against the other half of the counts
-    (unbiased squared error relative to the maps' spatial variance): measured
-    0.015 against 0.045 with these seeds."""
-    fept = hs.load(DATA / "FePt_core_shell.hspy")
-    thin = cs.split_counts(fept, fraction=5 / fept.data.sum(axis=-1).mean(), seed=10)[0]
-    half, other = cs.split_counts(thin, fraction=0.5, seed=11)
-
-    def error(rec):
-        estimate = np.stack([m.data for m in rec.get_lines_intensity(integration_windows=2.0)])
-        truth = np.stack([m.data for m in other.get_lines_intensity(integration_windows=2.0)])
-        truth = truth.astype(float)
-        unbiased = ((estimate - truth) ** 2).mean() - truth.mean()
-        return unbiased / truth.var(axis=(1, 2)).mean()
-
-    auto = half.inpaint_bpfa3d(seed=0, show_progressbar=False)
-    node = auto.metadata.Reconstruction
-    assert node.layer_kind == "lines" and node.parameters.patch_size == 16
-    assert "150 counts" in node.patch_size_reason
-    small = half.inpaint_bpfa3d(patch_size=6, seed=0, show_progressbar=False)
-    assert error(auto) < 0.5 * error(small)
-    # The counts set the patch, not the likelihood they are sampled with.
-    gauss = half.inpaint_bpfa3d(likelihood="gaussian", n_iter=2, burn_in=1, seed=0,
-                                show_progressbar=False)
-    assert gauss.metadata.Reconstruction.parameters.patch_size == 16
-
-
 def srtio3(side):
     """The central ``side`` x ``side`` crop of the SrTiO3 ADF image, in [0, 1]."""
     s = hs.load(DATA / "SrTiO3_ADF_cropped.hdf5", file_format="HSPY")
