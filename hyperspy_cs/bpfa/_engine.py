@@ -133,7 +133,7 @@ from hyperspy_cs._patch_grid import cover
 from hyperspy_cs.bpfa._progress import SweepBar
 from hyperspy_cs._validate import check_bool, check_magnitude, check_positive_int
 
-__all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "N_ITER_COUNTS", "bpfa", "resolve_sweeps"]
+__all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "N_ITER_COUNTS", "SPARSE_COUNTS", "bpfa", "resolve_sweeps"]
 
 _A0 = 1.0
 _B0 = 1.0
@@ -141,19 +141,23 @@ _C0 = _D0 = _E0 = _F0 = 1e-6
 _PI_INIT = 0.05
 N_ATOMS = 128
 N_ITER = 40
-#: Default sweeps of a spectrum image whose layers are counts (X-ray line maps).
-#: Their chain drifts away from its best maps: the beta process switches atoms
-#: off (FePt at 0.15 line counts per position, 10 % sampled: 128 atoms in use
-#: after 20 sweeps, 32 after 80) and the maps move from the smooth early average
-#: to structure the other half of the counts does not confirm. Error of the line
-#: maps against the other half (``bench_counts.py`` scoring), 20 sweeps against
-#: 40, half of them burn-in: lower in 10 of 11 cases (FePt 2.5 counts/px fully
-#: sampled 13.9 against 15.7 %, at 10 % 64.4 against 73.5 %; granite 2.5
-#: counts/px at 25 % 149.5 against 172.9 %, with the guide 129.1 against 168.0 %;
-#: granite 7.5 counts/px at 10 % 84.0 against 91.6 %, with the guide 73.5 against
-#: 78.9 %), higher in one (granite 25 counts/px fully sampled with the guide,
-#: 24.1 against 23.3 %); 80 sweeps were worse than 40 in 6 of 7 cases.
+#: Default sweeps of a spectrum image whose layers are sparse counts (X-ray line
+#: maps of fewer than ``SPARSE_COUNTS`` line counts per visited position). Their
+#: chain drifts away from its best maps: the beta process switches atoms off
+#: (FePt at 0.15 line counts per position, 10 % sampled: 128 atoms in use after
+#: 20 sweeps, 32 after 80) while the maps' error against the other half of the
+#: counts grows (64.4 % after 20, 73.5 % after 40, 95.3 % after 80). Error of the line
+#: maps against the other half (``bench_counts.py``, granite and FePt, 2.5-25
+#: counts/px, 5-100 % of the positions, with and without the guide), 20 sweeps
+#: against 40, half of them burn-in: on the maps of under 10 line counts per
+#: position lower in 62 of 66 rows (FePt 2.5 counts/px at 25 % 67.5 against
+#: 88.0 %; granite 2.5 counts/px at 10 % 138.0 against 228.5 %, with the guide
+#: 144.2 against 188.5 %; granite 7.5 counts/px at 25 % 68.9 against 82.1 %),
+#: higher in 4 (at most 2.3 points: granite 7.5 counts/px fully sampled with the
+#: guide, 26.6 against 24.3 %); on granite at 15 line counts per position higher
+#: in 7 of 18 (5 % of the positions without the guide 88.3 against 82.5 %).
 N_ITER_COUNTS = 20
+SPARSE_COUNTS = 10.0
 # Tempered burn-in: cap of gamma_e at the first sweep, and its growth over the burn-in.
 _TEMPER_START = 5.0
 _TEMPER_GROWTH = 20.0

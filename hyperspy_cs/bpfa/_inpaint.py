@@ -38,7 +38,7 @@ from .._validate import (
     wants_lazy,
 )
 from . import _backend, _kernels, _lazy
-from ._engine import N_ATOMS, N_ITER_COUNTS, bpfa, resolve_sweeps
+from ._engine import N_ATOMS, N_ITER_COUNTS, SPARSE_COUNTS, bpfa, resolve_sweeps
 from ._likelihood import (
     check_likelihood,
     image_count_unit,
@@ -465,10 +465,10 @@ def inpaint_bpfa3d(
     %(patch_stride)s
     %(n_atoms)s
     %(sweeps)s
-        For layers of counts (X-ray line maps) the default is 20 sweeps, 10 of
-        them burn-in: their chain drifts to worse maps as the beta process
-        switches atoms off (measured in the user guide); a lazy result keeps
-        40.
+        For layers of sparse counts (X-ray line maps of under 10 line counts
+        per visited position) the default is 20 sweeps, 10 of them burn-in:
+        their chain drifts to worse maps as the beta process switches atoms off
+        (measured in the user guide); a lazy result keeps 40.
     %(step)s
     %(dictionary)s
     likelihood : {"auto", "gaussian", "poisson"}
@@ -581,12 +581,13 @@ def inpaint_bpfa3d(
         # The patch holds enough counts whatever the likelihood they are sampled with.
         count_units = units if likelihood != "gaussian" else layer_count_units(
             layer_set, maps, layer_observed, "auto", n_full=n_full)[0]
-        if auto_size and count_units.any():
-            patch_size, patch_reason = resolve_patch_size(
-                "auto", counts=_counts_per_position(maps, layer_observed, count_units),
-                **patch_options)
-        if auto_sweeps and count_units.any():
-            engine_options.update(n_iter=N_ITER_COUNTS, burn_in=N_ITER_COUNTS // 2)
+        if count_units.any():
+            counts = _counts_per_position(maps, layer_observed, count_units)
+            if auto_size:
+                patch_size, patch_reason = resolve_patch_size("auto", counts=counts,
+                                                              **patch_options)
+            if auto_sweeps and counts < SPARSE_COUNTS:
+                engine_options.update(n_iter=N_ITER_COUNTS, burn_in=N_ITER_COUNTS // 2)
         result, extra, parameters = _run_engine(
             signal, maps, layer_observed, names=names, layer_weights=weights,
             count_unit=units, likelihood_reason=reason, patch_size=patch_size, atoms=atoms,

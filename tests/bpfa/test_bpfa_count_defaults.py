@@ -62,3 +62,14 @@ def test_count_layers_take_a_short_chain(halves):
     longer = sub.inpaint_bpfa3d(n_iter=40, seed=0, show_progressbar=False)
     assert longer.metadata.Reconstruction.parameters.burn_in == 20
     assert line_error(short, other) < 0.95 * line_error(longer, other)
+
+
+@pytest.mark.parametrize(("counts", "sweeps"), [(5.0, (20, 10)), (400.0, (40, 20))])
+def test_the_short_chain_is_for_sparse_counts(counts, sweeps):
+    """Under 10 line counts per visited position the chain is short; above, 40 sweeps."""
+    si, _ = cs.data.eds_spectrum_image(shape=(24, 24), n_channels=256,
+                                       counts_per_pixel=counts, seed=0)
+    rec = si.inpaint_bpfa3d(layers="lines", n_atoms=8, seed=0, show_progressbar=False)
+    node = rec.metadata.Reconstruction
+    assert node.likelihood == "poisson"
+    assert (node.parameters.n_iter, node.parameters.burn_in) == sweeps
