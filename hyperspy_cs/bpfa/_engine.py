@@ -133,7 +133,7 @@ from hyperspy_cs._patch_grid import cover
 from hyperspy_cs.bpfa._progress import SweepBar
 from hyperspy_cs._validate import check_bool, check_magnitude, check_positive_int
 
-__all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "N_ITER_COUNTS", "SPARSE_COUNTS", "bpfa", "resolve_sweeps"]
+__all__ = ["BPFAResult", "N_ATOMS", "N_ITER", "bpfa", "resolve_sweeps"]
 
 _A0 = 1.0
 _B0 = 1.0
@@ -227,8 +227,15 @@ class BPFAResult:
     noise_floor: np.ndarray
 
 
-def resolve_sweeps(n_iter, burn_in):
-    """``(n_iter, burn_in)``, checked; by default 40 sweeps, and half of them burn-in."""
+def resolve_sweeps(n_iter, burn_in, *, counts=None):
+    """``(n_iter, burn_in)``, checked; by default 40 sweeps, and half of them burn-in.
+
+    ``counts``: the line counts per visited position of layers of counts; below
+    ``SPARSE_COUNTS`` the default is ``N_ITER_COUNTS`` sweeps (when neither
+    ``n_iter`` nor ``burn_in`` is given).
+    """
+    if n_iter is None and burn_in is None and counts is not None and counts < SPARSE_COUNTS:
+        return N_ITER_COUNTS, N_ITER_COUNTS // 2
     n_iter = N_ITER if n_iter is None else check_positive_int(n_iter, name="n_iter")
     if burn_in is None:
         return n_iter, n_iter // 2

@@ -38,7 +38,7 @@ from .._validate import (
     wants_lazy,
 )
 from . import _backend, _kernels, _lazy
-from ._engine import N_ATOMS, N_ITER_COUNTS, SPARSE_COUNTS, bpfa, resolve_sweeps
+from ._engine import N_ATOMS, bpfa, resolve_sweeps
 from ._likelihood import (
     check_likelihood,
     image_count_unit,
@@ -531,7 +531,6 @@ def inpaint_bpfa3d(
     # A given size is checked before any data are read; "auto" is resolved again
     # once the layers are known to be counts.
     auto_size = patch_size is None or isinstance(patch_size, str)
-    auto_sweeps = n_iter is None and burn_in is None
     patch_size, patch_reason = resolve_patch_size(patch_size, **patch_options)
     _, recorded_seed = as_rng(seed)
     engine_options = _engine_options(atoms, n_atoms=n_atoms, n_iter=n_iter,
@@ -586,8 +585,8 @@ def inpaint_bpfa3d(
             if auto_size:
                 patch_size, patch_reason = resolve_patch_size("auto", counts=counts,
                                                               **patch_options)
-            if auto_sweeps and counts < SPARSE_COUNTS:
-                engine_options.update(n_iter=N_ITER_COUNTS, burn_in=N_ITER_COUNTS // 2)
+            engine_options.update(zip(("n_iter", "burn_in"),
+                                      resolve_sweeps(n_iter, burn_in, counts=counts)))
         result, extra, parameters = _run_engine(
             signal, maps, layer_observed, names=names, layer_weights=weights,
             count_unit=units, likelihood_reason=reason, patch_size=patch_size, atoms=atoms,
