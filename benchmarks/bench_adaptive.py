@@ -19,7 +19,8 @@ largest update time, the same for the positions arriving in random order, and th
 PSNR after the last update and after ``refine()``, against the batch reconstruction
 with the same dictionary (``learn_dictionary=False``) timed in the same run; and
 the raster replay again with the batch engine's trimmed patch average
-(``trim=0.25``).
+(``trim=0.25``), and the random replay again with every overlapping patch
+(``patch_stride=1``).
 
 Run: ``OPENBLAS_NUM_THREADS=1 python benchmarks/bench_adaptive.py [--images ...]
 [--maps ...] [--fractions ...] [--criteria ...] [--side N] [--no-live]``.
@@ -123,13 +124,16 @@ def live():
     batch, batch_seconds = timed(cs.inpaint_bpfa, sub, dictionary=dictionary,
                                  learn_dictionary=False, seed=0, show_progressbar=False)
     step = image.size // 100
-    print(f"live, srtio3 {shape[0]} x {shape[1]}, {dictionary.patch_size} px patches, "
+    print(f"live, srtio3 {shape[0]} x {shape[1]}, {dictionary.patch_size} px patches "
+          f"(default patch_stride {cs.LiveReconstruction(shape, dictionary).patch_stride}), "
           f"10 % random, updates of {step} positions", flush=True)
     raster, scattered = np.sort(order), np.random.default_rng(0).permutation(order)
-    for label, arrival, trim in (("raster order", raster, 0.0),
-                                 ("raster order, trim=0.25", raster, 0.25),
-                                 ("random order", scattered, 0.0)):
-        rec = cs.LiveReconstruction(shape, dictionary, seed=0, trim=trim)
+    for label, arrival, options in (("raster order", raster, {}),
+                                    ("raster order, trim=0.25", raster, {"trim": 0.25}),
+                                    ("random order", scattered, {}),
+                                    ("random order, patch_stride=1", scattered,
+                                     {"patch_stride": 1})):
+        rec = cs.LiveReconstruction(shape, dictionary, seed=0, **options)
         times = []
         for start in range(0, arrival.size, step):
             part = arrival[start:start + step]

@@ -17,7 +17,7 @@ data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
     layer ``(L,)``; returns the patches using each atom ``(K,)`` int64, their sum of
     squared codes ``(K,)`` float64, and the squared residual of the observed
     entries of each layer ``(L,)`` float64. ``rows=(r0, r1)`` draws only the
-    patches whose top row is in ``r0 <= r < r1`` (one frame), with the random
+    patch rows ``r0 <= r < r1`` (indices into ``rows_at``; one frame), with the random
     numbers a whole sweep would give them, and returns their sums.
 ``atoms(precision, sweep)``
     Draws the dictionary given the codes of the last full sweep and the noise
@@ -32,7 +32,7 @@ data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
 
 Together, ``observe`` and the row windows let a reconstruction follow a scan as it
 arrives (``hyperspy_cs.adaptive``): only the patches that see new entries are
-drawn again (patch stride 1 only). Besides, the backend has the attributes
+drawn again. Besides, the backend has the attributes
 ``n_patches``, ``rows_at`` and ``cols_at`` (the grid) and ``dictionary`` (``(K, P)``
 float32, a host copy).
 Every random number is drawn inside the backend from the counter-based streams of
@@ -118,20 +118,22 @@ class CPUBackend:
         return self._observed
 
     def _window(self, rows):
-        """Patch rows ``rows`` as slices: the data rows they read, their patches."""
+        """Patch rows ``rows`` (indices into ``rows_at``) as the data rows they read,
+        their patches, and their rows' offsets into those data rows."""
         r0, r1 = (0, self.nr) if rows is None else rows
-        if rows is not None and (self.x.shape[0] != 1 or self.stride != 1):
-            raise ValueError("rows: row windows need a single frame and patch stride 1")
-        return slice(r0, r1 + self.b - 1), slice(r0 * self.nc, r1 * self.nc), r1 - r0
+        if rows is not None and self.x.shape[0] != 1:
+            raise ValueError("rows: row windows need a single frame")
+        top = int(self.rows_at[r0])
+        return (slice(top, int(self.rows_at[r1 - 1]) + self.b),
+                slice(r0 * self.nc, r1 * self.nc), self.rows_at[r0:r1] - top)
 
     def codes(self, logit_pi, gamma_s, precision, sweep, rows=None):
         K = self.ZS.shape[1]
         padded = np.full(K, -np.inf, np.float32)
         padded[:self.n_atoms] = logit_pi
         gamma_e, weights = _factored(precision)
-        data_rows, patches, nr = self._window(rows)
-        rows_at = self.rows_at[:nr]  # a window's grid: stride 1 (see _window)
-        n_chunks = -(-(nr * self.nc) // _kern.CHUNK)
+        data_rows, patches, rows_at = self._window(rows)
+        n_chunks = -(-(rows_at.size * self.nc) // _kern.CHUNK)
         n_on, ss_on, sse = self._n_on[:n_chunks], self._ss_on[:n_chunks], self._sse[:n_chunks]
         keep = self.learn and rows is None
         observed = self._observed_entries() if keep else _NOT_KEPT
@@ -145,7 +147,7 @@ class CPUBackend:
         if rows is None:
             self._y_current[:] = False
         else:
-            self._y_current[data_rows.start:data_rows.start + nr] = False
+            self._y_current[rows[0]:rows[1]] = False
         n_on = n_on.sum(axis=0)[:self.n_atoms]
         if rows is None:
             self.used = n_on > 0
@@ -218,22 +220,21 @@ class CPUBackend:
                                     self._row_cover, self._col_cover, trim, out)
             return
         # The patches covering pixel rows [y0, y1): those whose top row is in
-        # [y0 - b + 1, y1), within the grid.
+        # [y0 - b + 1, y1).
         y0, y1 = rows
-        p0, p1 = max(0, y0 - self.b + 1), min(self.nr, y1)
+        p0, p1 = np.searchsorted(self.rows_at, (y0 - self.b + 1, y1))
         stale = np.flatnonzero(~self._y_current[p0:p1]) + p0
         if stale.size:
             # Only the patches drawn since their last estimate are estimated again.
             _, patches, _ = self._window((int(stale[0]), int(stale[-1]) + 1))
             _kern.patch_estimates(*self._compress(patches), self.dictionary, self._Y[patches])
             self._y_current[stale[0]:stale[-1] + 1] = True
-        _, patches, nr = self._window((p0, p1))
-        band = np.empty((1, nr + self.b - 1, out.shape[2]))
-        rows_at = self.rows_at[:nr]
+        data_rows, patches, rows_at = self._window((int(p0), int(p1)))
+        band = np.empty((1, data_rows.stop - data_rows.start, out.shape[2]))
         _kern.aggregate_patches(self._Y[patches], self.b, self.L, rows_at, self.cols_at,
                                 cover(rows_at, self.b, band.shape[1]), self._col_cover, trim,
                                 band)
-        out[0, y0:y1] = band[0, y0 - p0:y1 - p0]
+        out[0, y0:y1] = band[0, y0 - data_rows.start:y1 - data_rows.start]
 
 
 # What a code sweep gets when it keeps no residuals.

@@ -354,10 +354,7 @@ def bpfa(data, observed, *, patch_size=8, patch_stride=1, n_atoms=None, n_iter=N
     wl = _check_layer_vector(layer_weights, L, "layer_weights", default=1.0)
     tied = layer_weights is not None
     row0, col0 = _check_origin(origin)
-    stride = check_positive_int(patch_stride, name="patch_stride", minimum=1)
-    if stride > b:
-        raise ValueError(f"patch_stride: {stride} would leave pixels between the patches "
-                         f"uncovered; expected at most patch_size ({b})")
+    stride = check_patch_stride(patch_stride, b)
     extent = _check_extent(extent, (row0 + H, col0 + W))
     ell = _check_nonneg(atom_smoothness, "atom_smoothness")
     trim = check_trim(trim)
@@ -719,6 +716,15 @@ def _check_nonneg(value, name):
     if not np.isfinite(value) or value < 0:
         raise ValueError(f"{name}: expected a non-negative finite number, got {value}")
     return float(value)
+
+
+def check_patch_stride(patch_stride, b):
+    """``patch_stride``, a positive int of at most the patch side ``b``."""
+    stride = check_positive_int(patch_stride, name="patch_stride", minimum=1)
+    if stride > b:
+        raise ValueError(f"patch_stride: {stride} would leave pixels between the patches "
+                         f"uncovered; expected at most patch_size ({b})")
+    return stride
 
 
 def check_trim(trim):

@@ -28,31 +28,32 @@ def counted():
     return _crystal("auto")
 
 
-def _backend(seed=0):
+def _backend(seed=0, stride=1):
     rng = np.random.default_rng(seed)
     obs = rng.random((1, 20, 18, 1)) < 0.4
     x = np.where(obs, rng.standard_normal(obs.shape), 0.0)
     D = rng.standard_normal((16, 4 * 4)).astype(np.float32) / 4
     return CPUBackend(x, obs, b=4, dictionary=D, prior_prec=_atom_prior_precision(4, 0, 16),
-                      key=123, origin=(0, 0), learn=False)
+                      key=123, origin=(0, 0), learn=False, stride=stride)
 
 
-def test_a_row_window_draws_what_a_whole_sweep_gives_its_patches():
-    whole, window = _backend(), _backend()
+@pytest.mark.parametrize("stride, window", [(1, (5, 9)), (2, (2, 5))])
+def test_a_row_window_draws_what_a_whole_sweep_gives_its_patches(stride, window):
+    whole, part_drawn = _backend(stride=stride), _backend(stride=stride)
     args = (np.full(16, -1.0), 1.0, np.array([4.0]), 3)
     whole.codes(*args)
-    n_on, _, sse = window.codes(*args, rows=(5, 9))
-    nc = whole.nc
-    np.testing.assert_array_equal(window.ZS[5 * nc:9 * nc], whole.ZS[5 * nc:9 * nc])
-    assert not window.ZS[:5 * nc].any() and not window.ZS[9 * nc:].any()
-    assert n_on.sum() == np.count_nonzero(whole.ZS[5 * nc:9 * nc])
+    n_on, _, sse = part_drawn.codes(*args, rows=window)
+    nc, (r0, r1) = whole.nc, window
+    np.testing.assert_array_equal(part_drawn.ZS[r0 * nc:r1 * nc], whole.ZS[r0 * nc:r1 * nc])
+    assert not part_drawn.ZS[:r0 * nc].any() and not part_drawn.ZS[r1 * nc:].any()
+    assert n_on.sum() == np.count_nonzero(whole.ZS[r0 * nc:r1 * nc])
     # The pixel rows the window's patches reach alone, estimated in place, equal the
     # whole sweep's there once the other patches hold the same codes.
-    window.codes(*args, rows=(0, 5))
-    window.codes(*args, rows=(9, whole.nr))
+    part_drawn.codes(*args, rows=(0, r0))
+    part_drawn.codes(*args, rows=(r1, whole.nr))
     full, part = np.empty((1, 20, 18)), np.full((1, 20, 18), np.nan)
     whole.estimate(0.25, full)
-    window.estimate(0.25, part, rows=(6, 11))
+    part_drawn.estimate(0.25, part, rows=(6, 11))
     np.testing.assert_allclose(part[0, 6:11], full[0, 6:11], rtol=1e-6)
     assert np.isnan(part[0, :6]).all() and np.isnan(part[0, 11:]).all()
 
@@ -158,3 +159,29 @@ def test_a_guided_dictionary_takes_the_guide_as_its_first_layer():
     layers = np.moveaxis(rec.metadata.Reconstruction.layers.data, 0, -1)[..., 1:]
     live.update(np.arange(0, 1024, 4), layers.reshape(-1, 2)[::4])
     assert np.corrcoef(live.estimate[..., 0].ravel(), layers[..., 0].ravel())[0, 1] > 0.8
+
+
+def test_large_patches_take_a_coarser_grid_and_follow_a_random_order():
+    """16 px patches lie on a grid of 2 px by default, so that positions scattered
+    over the frame (every patch touched) cost a quarter of the patches; the estimate
+    still ends near the batch result with every overlapping patch."""
+    s = cs.data.atomic_resolution_image(shape=(96, 96), lattice_spacing=8.0, dose=2000,
+                                        seed=0)
+    first = cs.inpaint_bpfa(s.subsample(0.2, seed=1), patch_size=16, n_iter=20, seed=0,
+                            likelihood="gaussian", show_progressbar=False)
+    dictionary = cs.get_dictionary(first)
+    sampled, order = cs.patterns.scan_pattern((96, 96), fraction=0.2, seed=3)
+    live = cs.LiveReconstruction((96, 96), dictionary, seed=0)
+    assert live.patch_stride == 2 and live._backend.n_patches == 41 * 41
+    values = s.data.reshape(-1)
+    arrival = np.random.default_rng(0).permutation(order)
+    for start in range(0, arrival.size, 96 * 96 // 100):
+        part = arrival[start:start + 96 * 96 // 100]
+        live.update(part, values[part])
+    out = live.to_signal(like=s)
+    assert out.metadata.Reconstruction.parameters.patch_stride == 2
+    batch = cs.inpaint_bpfa(s.subsample(mask=sampled), dictionary=dictionary,
+                            learn_dictionary=False, seed=0, show_progressbar=False)
+    assert cs.psnr(s, out, data_range=1.0) > cs.psnr(s, batch, data_range=1.0) - 0.5
+    with pytest.raises(ValueError, match="patch_stride"):
+        cs.LiveReconstruction((96, 96), dictionary, patch_stride=17)
