@@ -19,9 +19,10 @@ data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
     entries of each layer ``(L,)`` float64. ``rows=(r0, r1)`` draws only the
     patch rows ``r0 <= r < r1`` (indices into ``rows_at``; one frame), with the random
     numbers a whole sweep would give them, and returns their sums.
-``atoms(precision, sweep)``
-    Draws the dictionary given the codes of the last full sweep and the noise
-    precision of each layer.
+``atoms(precision, sweep, prior_scale=None)``
+    Draws the dictionary given the codes of the last full sweep, the noise
+    precision of each layer and the scale of each layer's prior precision ``(L,)``
+    (default ones: ``prior_prec``).
 ``estimate(trim, out, rows=None)``
     Writes the robust average of the patch estimates into ``out`` ``(F, H, W * L)``
     float64 (host memory); ``rows=(r0, r1)`` only pixel rows ``r0 <= y < r1``
@@ -175,7 +176,7 @@ class CPUBackend:
         _kern.compress_codes(self.ZS[patches], ptr, idx, val)
         return ptr, idx, val
 
-    def atoms(self, precision, sweep):
+    def atoms(self, precision, sweep, prior_scale=None):
         if not self._residuals_current:
             raise RuntimeError("atoms: needs a full code sweep of a backend made with "
                                "learn=True first")
@@ -186,10 +187,12 @@ class CPUBackend:
         batch = max(1, FACTOR_BYTES // (8 * self.L * bb * bb))
         if self._draw_state is None:
             n_chunks = -(-self.n_patches // _kern.CHUNK)
-            self._draw_state = (np.empty((K, P)), np.linalg.cholesky(self.prior_prec)[None, None],
+            self._draw_state = (np.empty((K, P)), np.linalg.cholesky(self.prior_prec),
                                 np.empty((min(batch, self.n_atoms), self.L, bb, bb)),
                                 np.empty((n_chunks, P)), np.empty(K + 1, np.int64))
-        usage, prior_chol, chol, partial, atom_ptr = self._draw_state
+        usage, prior_factor, chol, partial, atom_ptr = self._draw_state
+        prior_scale = (np.ones(self.L) if prior_scale is None
+                       else np.asarray(prior_scale, dtype=np.float64))
         ptr, idx, val = self._codes()
         atom_patch = np.empty(idx.size, np.int64)
         atom_val = np.empty(idx.size, np.float32)
@@ -200,12 +203,13 @@ class CPUBackend:
         counter = np.uint64(P * sweep)
         unused = np.flatnonzero(~self.used)
         if unused.size:
+            prior_chol = np.sqrt(prior_scale)[None, :, None, None] * prior_factor
             _kern.draw_atoms(self.Db, unused, prior_chol, True, usage, gamma_e, weights,
                              self.key, counter, *by_atom)
         used = np.flatnonzero(self.used)
         for start in range(0, used.size, batch):
             atoms = used[start:start + batch]
-            _kern.atom_factors(usage, atoms, self.prior_prec, gamma_e, weights,
+            _kern.atom_factors(usage, atoms, self.prior_prec, prior_scale, gamma_e, weights,
                                chol[:atoms.size])
             _kern.draw_atoms(self.Db, atoms, chol, False, usage, gamma_e, weights, self.key,
                              counter, *by_atom)

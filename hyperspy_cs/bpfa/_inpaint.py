@@ -107,7 +107,9 @@ def _record(result, *, names, title, runtime):
     """What a BPFA result records of its engine run (``metadata.Reconstruction``)."""
     trace = {k: np.asarray(v) for k, v in result.trace.items()}
     trace["gamma_e"] = _per_layer(trace["gamma_e"])
-    floor = {"noise_floor": _per_layer(result.noise_floor)} if result.count_unit.any() else {}
+    floor = ({"noise_floor": _per_layer(result.noise_floor),
+              "atom_prior_scale": _per_layer(result.atom_prior_scale)}
+             if result.count_unit.any() else {})
     return floor | {
         "noise_std": _per_layer(result.noise_std),
         "atoms_used": int(result.atoms_used),
@@ -450,7 +452,11 @@ def inpaint_bpfa3d(
         few counts per pixel as much as they need, and a guide that does not
         predict a layer cannot be fitted at its expense. A number ties the
         precisions instead: one shared by the spectral layers, times the number
-        for the guide (above 1 trusts the guide more, below 1 less).
+        for the guide (above 1 trusts the guide more, below 1 less). With a
+        guide, the atoms of each layer of counts have a prior that follows the
+        share of the layer's variance that is not noise, so that the guide's
+        structure does not go into lines that hold none
+        (``metadata.Reconstruction.atom_prior_scale``; user guide).
     patch_size : int or "auto"
         Side ``b`` of the square ``b x b x N`` patches, in pixels. ``"auto"``
         (or None): the dictionary's; else 6 with a guide (the guide layer is
@@ -500,7 +506,8 @@ def inpaint_bpfa3d(
         The spectrum image (same class, shape and calibration; float32 data)
         with full spectra rebuilt from the reconstructed layers at every position.
         ``metadata.Reconstruction`` holds what :func:`inpaint_bpfa` records
-        (``noise_std`` and ``trace.gamma_e`` per layer), plus ``layer_kind``
+        (``noise_std`` and ``trace.gamma_e`` per layer; for layers of counts
+        ``noise_floor`` and ``atom_prior_scale`` per layer), plus ``layer_kind``
         (``"pca"`` or ``"lines"``) and ``layers_reason`` (how they were chosen;
         for a lazy result with ``layers="auto"``, recorded by
         :func:`get_dictionary`), ``layers`` (a Signal2D stack of the

@@ -446,13 +446,13 @@ def atom_usage(atom_ptr, atom_patch, atom_val, obs_ptr, obs_ent, usage):
 
 
 @njit(**PARALLEL_FAST)
-def atom_factors(usage, atoms, prior_prec, gamma_e, wl, chol):
+def atom_factors(usage, atoms, prior_prec, prior_scale, gamma_e, wl, chol):
     """Cholesky factors of the conditional precision of the atoms ``atoms``, per layer.
 
     The prior precision couples the ``b * b`` entries of a layer (smoothness) but not
     the layers, and the likelihood is diagonal, so the precision of atom ``k`` given
-    the codes is block-diagonal by layer: ``Lambda_kl = Q + gamma_e w_l diag(usage[k,
-    p])`` over the entries ``p`` of layer ``l``. It does not depend on the other
+    the codes is block-diagonal by layer: ``Lambda_kl = a_l Q + gamma_e w_l
+    diag(usage[k, p])`` over the entries ``p`` of layer ``l``. It does not depend on the other
     atoms, so all factors are computed in parallel before the sequential draws.
 
     Parameters
@@ -463,6 +463,8 @@ def atom_factors(usage, atoms, prior_prec, gamma_e, wl, chol):
         The atoms to factor.
     prior_prec : numpy.ndarray, float64, shape (b * b, b * b)
         ``Q``.
+    prior_scale : numpy.ndarray, float64, shape (L,)
+        ``a_l``, the scale of each layer's prior precision.
     gamma_e : float
     wl : numpy.ndarray, float64, shape (L,)
     chol : numpy.ndarray, float64, shape (A, L, b * b, b * b)
@@ -475,9 +477,10 @@ def atom_factors(usage, atoms, prior_prec, gamma_e, wl, chol):
         layer = t - a * n_layers
         k = atoms[a]
         C = chol[a, layer]
+        scale = prior_scale[layer]
         for j in range(bb):
             for j2 in range(bb):
-                C[j, j2] = prior_prec[j, j2]
+                C[j, j2] = scale * prior_prec[j, j2]
         g = gamma_e * wl[layer]
         for j in range(bb):
             C[j, j] += g * usage[k, j * n_layers + layer]
@@ -552,7 +555,7 @@ def draw_atoms(Db, atoms, chol, prior, usage, gamma_e, wl, key, counter, atom_pt
     matrices of the codes would cost ``n m a^2 / 2``. The sums over an atom's
     patches go through per-chunk partial sums added in chunk order (bit-identical
     for any number of threads). With ``prior``, the atoms are ones no patch uses:
-    they are drawn from the prior, whose factor is ``chol[0, 0]``.
+    they are drawn from the prior, whose factor for layer ``l`` is ``chol[0, l]``.
 
     Parameters
     ----------
@@ -612,7 +615,7 @@ def draw_atoms(Db, atoms, chol, prior, usage, gamma_e, wl, key, counter, atom_pt
             g[p] = s
         atom_key = _mix64(stream + np.uint64(k + 1) * _GOLDEN)
         for layer in range(n_layers):
-            C = chol[0, 0] if prior else chol[a, layer]
+            C = chol[0, layer] if prior else chol[a, layer]
             gl = gamma_e * wl[layer]
             for j in range(bb):
                 y[j] = gl * g[j * n_layers + layer]

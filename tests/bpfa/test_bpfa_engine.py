@@ -148,11 +148,14 @@ def _engine_normal(key, counter):
     return kern._normal(kern._draw(key, counter))
 
 
-def test_atoms_are_drawn_in_turn_from_their_closed_form_conditionals(small_problem):
+@pytest.mark.parametrize("prior_scale", [None, (1.0, 3.0, 0.5)])
+def test_atoms_are_drawn_in_turn_from_their_closed_form_conditionals(small_problem,
+                                                                     prior_scale):
     """Atom ``k`` given the codes and the other atoms as currently drawn: per layer,
-    ``d = C^{-T} (C^{-1} gamma_l g + eps)`` with ``C C^T = Q + gamma_l diag(sum_i m_ip
-    zs_ik^2)`` and ``g_p = sum_i m_ip zs_ik (x_ip - sum_{j != k} zs_ij d_jp)``, computed
-    here densely with the engine's normals ``eps``; unused atoms come from the prior."""
+    ``d = C^{-T} (C^{-1} gamma_l g + eps)`` with ``C C^T = a_l Q + gamma_l diag(sum_i
+    m_ip zs_ik^2)`` and ``g_p = sum_i m_ip zs_ik (x_ip - sum_{j != k} zs_ij d_jp)``,
+    computed here densely with the engine's normals ``eps``; unused atoms come from
+    the prior (``a_l`` the layer's prior scale, default 1)."""
     backend, _, _, m_dense, x_dense = small_problem
     K, L = backend.n_atoms, backend.L
     precision = np.array([4.0, 12.0, 2.0])
@@ -168,8 +171,9 @@ def test_atoms_are_drawn_in_turn_from_their_closed_form_conditionals(small_probl
     used = (ZS != 0).any(axis=0)
     assert used.any()
     D = backend.dictionary.astype(np.float64)
-    backend.atoms(precision, sweep=3)
+    backend.atoms(precision, sweep=3, prior_scale=prior_scale)
     drawn = backend.dictionary.astype(np.float64)
+    scale = np.ones(L) if prior_scale is None else np.asarray(prior_scale)
     stream = np.uint64(kern._mix64(backend.key ^ kern._DICT_STREAM))
     counter = np.uint64(D.shape[1] * 3)
     Q = backend.prior_prec
@@ -181,7 +185,8 @@ def test_atoms_are_drawn_in_turn_from_their_closed_form_conditionals(small_probl
             atom_key = np.uint64(kern._mix64(stream + np.uint64(k + 1) * kern._GOLDEN))
         for layer in range(L):
             entries = np.arange(layer, D.shape[1], L)
-            C = np.linalg.cholesky(Q + precision[layer] * np.diag(usage[entries]))
+            C = np.linalg.cholesky(scale[layer] * Q
+                                   + precision[layer] * np.diag(usage[entries]))
             eps = [_engine_normal(atom_key, counter + np.uint64(p)) for p in entries]
             expected = np.linalg.solve(C.T, np.linalg.solve(C, precision[layer] * g[entries])
                                        + eps)
