@@ -10,7 +10,7 @@ every patch covering its core). At stride 1 it is every overlapping patch.
 
 import numpy as np
 
-__all__ = ["cover", "grid_axis"]
+__all__ = ["box_sums", "cover", "grid_axis"]
 
 
 def grid_axis(length, b, stride, origin=0, extent=None):
@@ -61,3 +61,28 @@ def cover(starts, b, length):
     lo = np.searchsorted(starts, pixels - b + 1, side="left")
     hi = np.searchsorted(starts, pixels, side="right") - 1
     return np.stack([lo, hi], axis=1).astype(np.int64)
+
+
+def box_sums(image, b, rows_at, cols_at):
+    """Sum of ``image`` over every ``b x b`` patch of the grid, from its integral image.
+
+    Parameters
+    ----------
+    image : numpy.ndarray, integer, shape (F, H, W)
+    b : int
+        Patch side, pixels.
+    rows_at, cols_at : numpy.ndarray, int64, shape (nr,), (nc,)
+        The patch grid (:func:`grid_axis`).
+
+    Returns
+    -------
+    numpy.ndarray, int64, shape (F * nr * nc,)
+        Patch ``(f * nr + r) * nc + c`` first.
+    """
+    F, H, W = image.shape
+    integral = np.zeros((F, H + 1, W + 1), np.int64)
+    np.cumsum(np.cumsum(image, axis=1, dtype=np.int64), axis=2, out=integral[:, 1:, 1:])
+    top, left = rows_at[:, None], cols_at[None, :]
+    sums = (integral[:, top + b, left + b] - integral[:, top, left + b]
+            - integral[:, top + b, left] + integral[:, top, left])
+    return sums.reshape(-1)

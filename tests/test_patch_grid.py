@@ -5,7 +5,7 @@ import pytest
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from hyperspy_cs._patch_grid import cover, grid_axis
+from hyperspy_cs._patch_grid import box_sums, cover, grid_axis
 
 
 @given(length=st.integers(1, 60), b=st.integers(1, 12), stride=st.integers(1, 12))
@@ -52,3 +52,12 @@ def test_cover_is_empty_where_no_patch_lies():
     np.testing.assert_array_equal(starts, [2, 5])
     lo, hi = cover(starts, 4, 10).T
     assert lo[0] > hi[0] and lo[9] > hi[9] and np.all(lo[2:9] <= hi[2:9])
+
+
+@given(b=st.integers(1, 6), stride=st.integers(1, 6), seed=st.integers(0, 2**16))
+def test_box_sums_are_the_sums_over_each_patch(b, stride, seed):
+    assume(stride <= b)
+    image = np.random.default_rng(seed).integers(0, 4, size=(2, 11, 9))
+    rows, cols = grid_axis(11, b, stride), grid_axis(9, b, stride)
+    expected = [image[f, r:r + b, c:c + b].sum() for f in range(2) for r in rows for c in cols]
+    np.testing.assert_array_equal(box_sums(image, b, rows, cols), expected)

@@ -243,7 +243,7 @@ class LiveReconstruction:
         """Redraw the codes of patch rows ``[r0, r1)`` (indices into the grid's rows);
         average the pixels they cover."""
         r0, r1 = patch_rows
-        y0, y1 = int(self._backend.rows_at[r0]), int(self._backend.rows_at[r1 - 1]) + self.b
+        y0, y1 = self._backend.pixel_span(patch_rows)
         if reset:
             self._count[y0:y1] = 0
             self._mean[y0:y1] = 0.0

@@ -4,14 +4,17 @@ The sampler (``_engine._Sampler``) holds the model's scalars (``pi``, ``gamma_s`
 the noise precisions, the tempering) and draws them; everything of the size of the
 data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
 
-``Backend(x0, obs, *, b, dictionary, prior_prec, key, origin, learn, stride=1, extent=None)``
+``Backend(x0, obs, *, b, dictionary, prior_prec, key, origin, learn, stride=1, extent=None,
+prior_scale=None)``
     Takes the normalised data ``(F, H, W, L)`` (0 where unobserved), the mask,
     the patch side, the initial dictionary ``(K, P)`` float32, the prior precision
     of one atom layer ``(b*b, b*b)``, the 64-bit run key, the global
     ``(row, col)`` of the block's first pixel, whether ``atoms`` will be called
     (then every full code sweep keeps the residuals of the observed entries that
     the dictionary update reads), the patch stride and the scan's ``(rows, cols)``
-    (default: the block ends at the scan's edge; ``hyperspy_cs._patch_grid``).
+    (default: the block ends at the scan's edge; ``hyperspy_cs._patch_grid``) and
+    the scale of each layer's prior precision ``(L,)`` (default ones: ``prior_prec``
+    for every layer).
 ``codes(logit_pi, gamma_s, precision, sweep, rows=None)``
     Draws every patch's codes given the dictionary and the noise precision of each
     layer ``(L,)``; returns the patches using each atom ``(K,)`` int64, their sum of
@@ -19,10 +22,9 @@ data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
     entries of each layer ``(L,)`` float64. ``rows=(r0, r1)`` draws only the
     patch rows ``r0 <= r < r1`` (indices into ``rows_at``; one frame), with the random
     numbers a whole sweep would give them, and returns their sums.
-``atoms(precision, sweep, prior_scale=None)``
-    Draws the dictionary given the codes of the last full sweep, the noise
-    precision of each layer and the scale of each layer's prior precision ``(L,)``
-    (default ones: ``prior_prec``).
+``atoms(precision, sweep)``
+    Draws the dictionary given the codes of the last full sweep and the noise
+    precision of each layer.
 ``estimate(trim, out, rows=None)``
     Writes the robust average of the patch estimates into ``out`` ``(F, H, W * L)``
     float64 (host memory); ``rows=(r0, r1)`` only pixel rows ``r0 <= y < r1``
@@ -34,8 +36,9 @@ data lives in a backend, chosen by name (:data:`BACKENDS`), behind four calls:
 Together, ``observe`` and the row windows let a reconstruction follow a scan as it
 arrives (``hyperspy_cs.adaptive``): only the patches that see new entries are
 drawn again. Besides, the backend has the attributes
-``n_patches``, ``rows_at`` and ``cols_at`` (the grid) and ``dictionary`` (``(K, P)``
-float32, a host copy).
+``n_patches``, ``rows_at`` and ``cols_at`` (the grid), ``dictionary`` (``(K, P)``
+float32, a host copy) and ``pixel_span((r0, r1))`` (the pixel rows ``[y0, y1)`` that
+patch rows ``r0 <= r < r1`` cover).
 Every random number is drawn inside the backend from the counter-based streams of
 ``_kernels`` (keyed on the run key, the sweep, the atom and the global patch
 coordinate), so a backend on another device reproduces the same chain up to
@@ -45,7 +48,7 @@ round-off and never waits for the host between its kernels.
 import numpy as np
 
 from . import _kernels as _kern
-from .._patch_grid import cover, grid_axis
+from .._patch_grid import box_sums, cover, grid_axis
 
 __all__ = ["BACKENDS", "CPUBackend", "backend_class"]
 
@@ -59,7 +62,7 @@ class CPUBackend:
     name = "cpu"
 
     def __init__(self, x0, obs, *, b, dictionary, prior_prec, key, origin, learn, stride=1,
-                 extent=None):
+                 extent=None, prior_scale=None):
         F, H, W, L = obs.shape
         self.b, self.L, self.stride = b, L, stride
         extent = (None, None) if extent is None else extent
@@ -92,6 +95,8 @@ class CPUBackend:
         # Patch rows whose estimates in _Y follow their current codes (row windows).
         self._y_current = np.zeros(F * self.nr, bool)
         self.prior_prec = prior_prec
+        self.prior_scale = (np.ones(L) if prior_scale is None
+                            else np.asarray(prior_scale, dtype=np.float64))
         self.learn = learn
         # The observed entries of each patch and their residuals (CSR: ptr, entries,
         # residuals), kept by full code sweeps when learning.
@@ -111,10 +116,10 @@ class CPUBackend:
         """The CSR of every patch's observed entries and their residuals (made once
         per mask; the code sweep fills it)."""
         if self._observed is None:
-            counts = np.empty(self.n_patches, np.int64)
-            _kern.observed_counts(self.mask, self.b, self.L, self.rows_at, self.cols_at, counts)
+            F, H, WL = self.mask.shape
+            layers = (self.mask != 0).reshape(F, H, WL // self.L, self.L).sum(axis=3)
             ptr = np.zeros(self.n_patches + 1, np.int64)
-            np.cumsum(counts, out=ptr[1:])
+            np.cumsum(box_sums(layers, self.b, self.rows_at, self.cols_at), out=ptr[1:])
             self._observed = (ptr, np.empty(ptr[-1], np.int32), np.empty(ptr[-1], np.float32))
         return self._observed
 
@@ -124,9 +129,12 @@ class CPUBackend:
         r0, r1 = (0, self.nr) if rows is None else rows
         if rows is not None and self.x.shape[0] != 1:
             raise ValueError("rows: row windows need a single frame")
-        top = int(self.rows_at[r0])
-        return (slice(top, int(self.rows_at[r1 - 1]) + self.b),
-                slice(r0 * self.nc, r1 * self.nc), self.rows_at[r0:r1] - top)
+        top, bottom = self.pixel_span((r0, r1))
+        return (slice(top, bottom), slice(r0 * self.nc, r1 * self.nc), self.rows_at[r0:r1] - top)
+
+    def pixel_span(self, rows):
+        """The pixel rows ``[y0, y1)`` that the patch rows ``rows = (r0, r1)`` cover."""
+        return int(self.rows_at[rows[0]]), int(self.rows_at[rows[1] - 1]) + self.b
 
     def codes(self, logit_pi, gamma_s, precision, sweep, rows=None):
         K = self.ZS.shape[1]
@@ -176,7 +184,7 @@ class CPUBackend:
         _kern.compress_codes(self.ZS[patches], ptr, idx, val)
         return ptr, idx, val
 
-    def atoms(self, precision, sweep, prior_scale=None):
+    def atoms(self, precision, sweep):
         if not self._residuals_current:
             raise RuntimeError("atoms: needs a full code sweep of a backend made with "
                                "learn=True first")
@@ -187,12 +195,13 @@ class CPUBackend:
         batch = max(1, FACTOR_BYTES // (8 * self.L * bb * bb))
         if self._draw_state is None:
             n_chunks = -(-self.n_patches // _kern.CHUNK)
-            self._draw_state = (np.empty((K, P)), np.linalg.cholesky(self.prior_prec),
+            # the factor of each layer's prior precision, scale_l Q = (sqrt(scale_l) C)(...)^T
+            prior_chol = (np.sqrt(self.prior_scale)[None, :, None, None]
+                          * np.linalg.cholesky(self.prior_prec))
+            self._draw_state = (np.empty((K, P)), prior_chol,
                                 np.empty((min(batch, self.n_atoms), self.L, bb, bb)),
                                 np.empty((n_chunks, P)), np.empty(K + 1, np.int64))
-        usage, prior_factor, chol, partial, atom_ptr = self._draw_state
-        prior_scale = (np.ones(self.L) if prior_scale is None
-                       else np.asarray(prior_scale, dtype=np.float64))
+        usage, prior_chol, chol, partial, atom_ptr = self._draw_state
         ptr, idx, val = self._codes()
         atom_patch = np.empty(idx.size, np.int64)
         atom_val = np.empty(idx.size, np.float32)
@@ -203,13 +212,12 @@ class CPUBackend:
         counter = np.uint64(P * sweep)
         unused = np.flatnonzero(~self.used)
         if unused.size:
-            prior_chol = np.sqrt(prior_scale)[None, :, None, None] * prior_factor
             _kern.draw_atoms(self.Db, unused, prior_chol, True, usage, gamma_e, weights,
                              self.key, counter, *by_atom)
         used = np.flatnonzero(self.used)
         for start in range(0, used.size, batch):
             atoms = used[start:start + batch]
-            _kern.atom_factors(usage, atoms, self.prior_prec, prior_scale, gamma_e, weights,
+            _kern.atom_factors(usage, atoms, self.prior_prec, self.prior_scale, gamma_e, weights,
                                chol[:atoms.size])
             _kern.draw_atoms(self.Db, atoms, chol, False, usage, gamma_e, weights, self.key,
                              counter, *by_atom)

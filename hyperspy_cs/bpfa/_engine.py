@@ -521,11 +521,10 @@ class _Sampler:
         x0 = np.where(obs, xn, 0.0)
         if dictionary is None:
             dictionary = _initial_dictionary(x0, obs, K, b, _rng(key, 0))
-        self.atom_scale = np.ones(L) if atom_scale is None else atom_scale
         self.backend = backend_class(backend)(
             x0, obs, b=b, dictionary=dictionary,
             prior_prec=_atom_prior_precision(b, atom_smoothness, P), key=key, origin=origin,
-            learn=learn_dictionary, stride=stride, extent=extent)
+            learn=learn_dictionary, stride=stride, extent=extent, prior_scale=atom_scale)
         self.n_patches = self.backend.n_patches
         self.n_on = np.zeros(K, np.int64)
         # Observed patch entries per layer: a pixel is in (rows covering) x (cols covering).
@@ -593,7 +592,7 @@ class _Sampler:
             limit = self.precision_cap / self.wl
             self.gamma_e = np.minimum(self.gamma_e, limit.min() if self.tied else limit)
         if self.learn:
-            self.backend.atoms(self.gamma_e * self.wl, t, prior_scale=self.atom_scale)
+            self.backend.atoms(self.gamma_e * self.wl, t)
         if estimate is not None:
             self.estimate(estimate, trim=trim)
         self.stats = {

@@ -101,7 +101,7 @@ def _patch_corner(i, nr, nc):
     return f, r, rem - r * nc
 
 
-@njit(**PARALLEL_FAST)
+@njit(**SERIAL)
 def patch_keys(key, n_frames, rows_at, cols_at, row0, col0):
     """Per-patch random keys from the run key and the global patch coordinates.
 
@@ -122,7 +122,7 @@ def patch_keys(key, n_frames, rows_at, cols_at, row0, col0):
     """
     nr, nc = rows_at.size, cols_at.size
     out = np.empty(n_frames * nr * nc, dtype=np.uint64)
-    for fr in prange(n_frames * nr):
+    for fr in range(n_frames * nr):
         f = fr // nr
         r = fr - f * nr
         hf = _mix64(key + np.uint64(f + 1) * _GOLDEN)
@@ -192,7 +192,7 @@ def code_sweep(x, mask, ZS, Db, wl, keys, counter0, logit_pi, gamma_s, gamma_e, 
         Output: number of atoms each patch uses.
     obs_ptr : numpy.ndarray, int64, shape (n + 1,) or (0,)
         Offsets of each patch's observed entries in ``obs_ent`` and ``obs_res``
-        (the cumulative sum of :func:`observed_counts`); empty: the residuals are
+        (the cumulative sum of their numbers, ``_patch_grid.box_sums``); empty: the residuals are
         not kept.
     obs_ent : numpy.ndarray, int32, shape (obs_ptr[-1],)
         Output: the observed entries of each patch, in increasing order.
@@ -358,34 +358,6 @@ def compress_codes(ZS, act_ptr, act_idx, act_val):
                 a += 1
 
 
-@njit(**PARALLEL_FAST)
-def observed_counts(mask, b, n_layers, rows_at, cols_at, counts):
-    """The number of observed entries of every patch (``obs_ptr`` is their cumsum).
-
-    Parameters
-    ----------
-    mask : numpy.ndarray, float32, shape (F, H, W * L)
-    b, n_layers : int
-    rows_at, cols_at : numpy.ndarray, int64, shape (nr,), (nc,)
-        The patch grid.
-    counts : numpy.ndarray, int64, shape (n,)
-        Output.
-    """
-    F = mask.shape[0]
-    nr, nc = rows_at.size, cols_at.size
-    bl = b * n_layers
-    for fr in prange(F * nr):
-        f = fr // nr
-        r = rows_at[fr - f * nr]
-        for c in range(nc):
-            col = cols_at[c] * n_layers
-            m = 0
-            for u in range(b):
-                for q in range(bl):
-                    m += mask[f, r + u, col + q] != 0.0
-            counts[fr * nc + c] = m
-
-
 @njit(**SERIAL)
 def codes_by_atom(act_ptr, act_idx, act_val, atom_ptr, atom_patch, atom_val):
     """The compressed codes grouped by atom: the patches using atom ``k`` (in
@@ -518,7 +490,10 @@ def _cholesky(a):
 PARALLEL_CHUNKS = 4
 
 
-@njit(inline="always", **SERIAL_FAST)
+# Explicit signatures: each helper is called from a parallel and a serial loop, and
+# inlined into both it made draw_atoms compile for a second longer.
+@njit("void(float64[::1], int64, int64, int64[::1], float32[::1], int64[::1], int32[::1], "
+      "float32[::1])", **SERIAL_FAST)
 def _correlate_chunk(part, q0, q1, atom_patch, atom_val, obs_ptr, obs_ent, obs_res):
     """``part[p] = sum zs r`` over the patches ``atom_patch[q0:q1]`` observing ``p``."""
     for p in range(part.size):
@@ -530,7 +505,8 @@ def _correlate_chunk(part, q0, q1, atom_patch, atom_val, obs_ptr, obs_ent, obs_r
             part[obs_ent[o]] += v * obs_res[o]
 
 
-@njit(inline="always", **SERIAL_FAST)
+@njit("void(float32[::1], int64, int64, int64[::1], float32[::1], int64[::1], int32[::1], "
+      "float32[::1])", **SERIAL_FAST)
 def _update_chunk(delta, q0, q1, atom_patch, atom_val, obs_ptr, obs_ent, obs_res):
     """Subtract ``zs delta`` from the residuals of the patches ``atom_patch[q0:q1]``."""
     for q in range(q0, q1):
@@ -668,7 +644,7 @@ def patch_estimates(act_ptr, act_idx, act_val, D, Y):
                 Y[i, p] += v * row[p]
 
 
-@njit(**SERIAL)
+@njit(inline="always", **SERIAL)
 def _select(v, lo, hi, k):
     """Reorder ``v[lo:hi]`` so that ``v[k]`` is its order statistic ``k - lo``.
 
@@ -710,6 +686,21 @@ def _select(v, lo, hi, k):
         tmp = v[lo]
         v[lo] = v[lo + 1]
         v[lo + 1] = tmp
+
+
+# One explicit signature: called with literal and variable bounds, a lazily typed
+# helper was compiled four times (1.5 s of a fresh environment's first call).
+@njit("float64(float32[::1], int64, int64)", **SERIAL)
+def _trimmed_mean(vals, m, cut):
+    """Mean of ``vals[:m]`` without its ``cut`` lowest and ``cut`` highest values
+    (reorders them)."""
+    if cut > 0:
+        _select(vals, 0, m, cut)
+        _select(vals, cut, m, m - cut - 1)
+    s = 0.0
+    for t in range(cut, m - cut):
+        s += vals[t]
+    return s / (m - 2 * cut)
 
 
 @njit(**PARALLEL_FAST)
@@ -756,11 +747,4 @@ def aggregate_patches(Y, b, n_layers, rows_at, cols_at, row_cover, col_cover, tr
                 for c in range(c_lo, c_hi + 1):
                     vals[m] = Y[base + c, row + (x - cols_at[c]) * n_layers]
                     m += 1
-            cut = int(trim * m)
-            s = 0.0
-            if cut > 0:
-                _select(vals, 0, m, cut)
-                _select(vals, cut, m, m - cut - 1)
-            for t in range(cut, m - cut):
-                s += vals[t]
-            out[f, y, j] = s / (m - 2 * cut) if m > 0 else 0.0
+            out[f, y, j] = _trimmed_mean(vals, m, int(trim * m)) if m > 0 else 0.0

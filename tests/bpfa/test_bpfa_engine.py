@@ -171,9 +171,11 @@ def test_atoms_are_drawn_in_turn_from_their_closed_form_conditionals(small_probl
     used = (ZS != 0).any(axis=0)
     assert used.any()
     D = backend.dictionary.astype(np.float64)
-    backend.atoms(precision, sweep=3, prior_scale=prior_scale)
-    drawn = backend.dictionary.astype(np.float64)
     scale = np.ones(L) if prior_scale is None else np.asarray(prior_scale)
+    # what the constructor's prior_scale sets (the fixture is shared with other tests)
+    backend.prior_scale = scale
+    backend.atoms(precision, sweep=3)
+    drawn = backend.dictionary.astype(np.float64)
     stream = np.uint64(kern._mix64(backend.key ^ kern._DICT_STREAM))
     counter = np.uint64(D.shape[1] * 3)
     Q = backend.prior_prec
