@@ -4,7 +4,9 @@ Cases (10 % ``line_hop`` scans of :mod:`hyperspy_cs.data` generators, seed 0):
 
 * ``inpaint_bpfa`` on 128 x 128 and 256 x 256 atomic-resolution images
   (cubic interpolation alongside, for scale);
-* ``inpaint_bpfa3d`` with the BSE guide on a 64 x 64 x 1024 EDS map;
+* ``inpaint_bpfa3d`` with the BSE guide on a 64 x 64 x 1024 EDS map (200 counts per
+  position) and on a 256 x 256 x 2048 one at 13 counts per position, like a real
+  3-minute map;
 * the lazy route on a 128 x 128 x 1024 EDS map: ``.zspy`` in, the call,
   ``get_dictionary`` (streaming and learning passes), ``save`` (tiles) to
   ``.zspy``.
@@ -16,9 +18,10 @@ it is printed, so that a loaded machine shows.
 
 Usage::
 
-    python benchmarks/bench_run_times.py
+    python benchmarks/bench_run_times.py [--cases images eds eds_large lazy]
 """
 
+import argparse
 import os
 import pathlib
 import tempfile
@@ -51,12 +54,15 @@ def image_case(size):
     print(f"    PSNR {cs.psnr(truth, rec):.2f} dB")
 
 
-def eds_case():
-    si, bse = cs.data.eds_spectrum_image(shape=(64, 64), n_channels=1024, seed=0)
+def eds_case(size, n_channels, counts):
+    si, bse = cs.data.eds_spectrum_image(shape=(size, size), n_channels=n_channels,
+                                         counts_per_pixel=counts, seed=0)
     sub = si.subsample(0.1, "line_hop", seed=0)
-    rec = timed("inpaint_bpfa3d, 64 x 64 x 1024 EDS map, BSE guide, defaults",
+    rec = timed(f"inpaint_bpfa3d, {size} x {size} x {n_channels} EDS map, BSE guide, defaults",
                 lambda: sub.inpaint_bpfa3d(guide=bse, seed=0, **QUIET))
-    print(f"    layers {rec.metadata.Reconstruction.layer_names}")
+    node = rec.metadata.Reconstruction
+    print(f"    {counts:g} counts/position; layers {node.layer_names}; "
+          f"{node.parameters.patch_size} px, {node.parameters.n_iter} sweeps")
 
 
 def lazy_case(folder):
@@ -73,7 +79,13 @@ def lazy_case(folder):
     print(f"    lazy total {time.perf_counter() - total:.2f} s")
 
 
+CASES = ("images", "eds", "eds_large", "lazy")
+
+
 def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--cases", nargs="+", choices=CASES, default=list(CASES))
+    cases = parser.parse_args().cases
     warnings.filterwarnings("ignore")
     print(f"{os.cpu_count()} CPU(s); load average {os.getloadavg()}")
     with tempfile.TemporaryDirectory() as tmp:
@@ -88,10 +100,15 @@ def main():
             sub.as_lazy().inpaint_bpfa3d(guide=bse, n_iter=2, burn_in=1, **QUIET).compute()
 
         timed("warm-up (numba compilation or cache load)", warm_up)
-        image_case(128)
-        image_case(256)
-        eds_case()
-        lazy_case(folder)
+        if "images" in cases:
+            image_case(128)
+            image_case(256)
+        if "eds" in cases:
+            eds_case(64, 1024, 200.0)
+        if "eds_large" in cases:
+            eds_case(256, 2048, 13.0)
+        if "lazy" in cases:
+            lazy_case(folder)
 
 
 if __name__ == "__main__":

@@ -126,10 +126,12 @@ class CPUBackend:
     def _window(self, rows):
         """Patch rows ``rows`` (indices into ``rows_at``) as the data rows they read,
         their patches, and their rows' offsets into those data rows."""
-        r0, r1 = (0, self.nr) if rows is None else rows
-        if rows is not None and self.x.shape[0] != 1:
+        if rows is None:  # every frame
+            return slice(None), slice(None), self.rows_at
+        if self.x.shape[0] != 1:
             raise ValueError("rows: row windows need a single frame")
-        top, bottom = self.pixel_span((r0, r1))
+        r0, r1 = rows
+        top, bottom = self.pixel_span(rows)
         return (slice(top, bottom), slice(r0 * self.nc, r1 * self.nc), self.rows_at[r0:r1] - top)
 
     def pixel_span(self, rows):
@@ -142,7 +144,7 @@ class CPUBackend:
         padded[:self.n_atoms] = logit_pi
         gamma_e, weights = _factored(precision)
         data_rows, patches, rows_at = self._window(rows)
-        n_chunks = -(-(rows_at.size * self.nc) // _kern.CHUNK)
+        n_chunks = -(-self.keys[patches].size // _kern.CHUNK)
         n_on, ss_on, sse = self._n_on[:n_chunks], self._ss_on[:n_chunks], self._sse[:n_chunks]
         keep = self.learn and rows is None
         observed = self._observed_entries() if keep else _NOT_KEPT
@@ -200,14 +202,15 @@ class CPUBackend:
                           * np.linalg.cholesky(self.prior_prec))
             self._draw_state = (np.empty((K, P)), prior_chol,
                                 np.empty((min(batch, self.n_atoms), self.L, bb, bb)),
-                                np.empty((n_chunks, P)), np.empty(K + 1, np.int64))
-        usage, prior_chol, chol, partial, atom_ptr = self._draw_state
+                                np.empty((n_chunks, P)), np.empty(K + 1, np.int64),
+                                np.empty((_kern.USAGE_PARTS, K, P)))
+        usage, prior_chol, chol, partial, atom_ptr, usage_parts = self._draw_state
         ptr, idx, val = self._codes()
         atom_patch = np.empty(idx.size, np.int64)
         atom_val = np.empty(idx.size, np.float32)
         _kern.codes_by_atom(ptr, idx, val, atom_ptr, atom_patch, atom_val)
         obs = self._observed
-        _kern.atom_usage(atom_ptr, atom_patch, atom_val, obs[0], obs[1], usage)
+        _kern.atom_usage(ptr, idx, val, obs[0], obs[1], usage_parts, usage)
         by_atom = (atom_ptr, atom_patch, atom_val, *obs, partial, self.parallel_chunks)
         counter = np.uint64(P * sweep)
         unused = np.flatnonzero(~self.used)

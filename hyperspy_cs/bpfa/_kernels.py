@@ -390,31 +390,53 @@ def codes_by_atom(act_ptr, act_idx, act_val, atom_ptr, atom_patch, atom_val):
             fill[k] += 1
 
 
+# Fixed parts of the patches whose sums in atom_usage run in parallel (any thread count).
+USAGE_PARTS = 8
+
+
 @njit(**PARALLEL_FAST)
-def atom_usage(atom_ptr, atom_patch, atom_val, obs_ptr, obs_ent, usage):
+def atom_usage(act_ptr, act_idx, act_val, obs_ptr, obs_ent, partial, usage):
     """``usage[k, p] = sum_i m_ip zs_ik^2``: the data term of atom ``k``'s precision.
 
-    Each atom is owned by one thread and sums its patches in order (deterministic).
+    Patch-major: each patch's observed entries are read once, for all the atoms it
+    uses. Read atom by atom, they were read once per atom, and the sums took 1.6x
+    as long on a 256 x 256 image at 20 % (b = 8) and 4x at 512 x 512, where the
+    entries no longer stay in cache (measured on the kernels' own arrays). The
+    patches are split into ``USAGE_PARTS`` fixed parts, each summed into its own
+    ``(K, P)`` partial, and the partials are added in part order: bit-identical for
+    any number of threads.
 
     Parameters
     ----------
-    atom_ptr, atom_patch, atom_val : numpy.ndarray
-        Codes by atom (:func:`codes_by_atom`).
+    act_ptr, act_idx, act_val : numpy.ndarray
+        Compressed codes (:func:`compress_codes`).
     obs_ptr, obs_ent : numpy.ndarray
         Observed entries of each patch (:func:`code_sweep`).
+    partial : numpy.ndarray, float64, shape (USAGE_PARTS, K, P)
+        Scratch.
     usage : numpy.ndarray, float64, shape (K, P)
         Output.
     """
-    K, P = usage.shape
+    n_parts, K, P = partial.shape
+    n = act_ptr.size - 1
+    for part in prange(n_parts):
+        acc = partial[part]
+        for k in range(K):
+            for p in range(P):
+                acc[k, p] = 0.0
+        for i in range(part * n // n_parts, (part + 1) * n // n_parts):
+            o0, o1 = obs_ptr[i], obs_ptr[i + 1]
+            for a in range(act_ptr[i], act_ptr[i + 1]):
+                v = np.float64(act_val[a])
+                row = acc[act_idx[a]]
+                for o in range(o0, o1):
+                    row[obs_ent[o]] += v * v
     for k in prange(K):
-        row = usage[k]
         for p in range(P):
-            row[p] = 0.0
-        for a in range(atom_ptr[k], atom_ptr[k + 1]):
-            i = atom_patch[a]
-            v = np.float64(atom_val[a])
-            for o in range(obs_ptr[i], obs_ptr[i + 1]):
-                row[obs_ent[o]] += v * v
+            s = 0.0
+            for part in range(n_parts):
+                s += partial[part, k, p]
+            usage[k, p] = s
 
 
 @njit(**PARALLEL_FAST)

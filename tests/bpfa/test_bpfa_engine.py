@@ -347,6 +347,27 @@ def test_noise_level_is_estimated_within_20_percent(smooth_image, sigma):
     assert np.abs(result.reconstruction[0, :, :, 0] - smooth_image).std() < 0.6 * sigma
 
 
+def test_every_frame_is_reconstructed_and_counted_in_the_noise_level(smooth_image):
+    """Frames are images of their own (the learning windows of a lazy map, several
+    frames of one area): each is coded, and the noise precision is that of all of
+    them. Two frames, the second the first mirrored (other noise, other mask), are
+    each reconstructed as well as the first alone, and the noise is estimated over
+    both (a sweep that saw only the first frame overfitted it: its noise precision
+    grew without bound)."""
+    sigma = 0.05
+    rng = np.random.default_rng(3)
+    truth = np.stack([smooth_image, smooth_image[:, ::-1]])
+    noisy = truth + sigma * rng.standard_normal(truth.shape)
+    obs = rng.random(truth.shape) < 0.5
+    options = {"patch_size": 6, "n_atoms": 32, "n_iter": 20, "burn_in": 10, "seed": 4}
+    both = bpfa(np.where(obs, noisy, 0.0)[..., None], obs[..., None], **options)
+    alone = bpfa(np.where(obs, noisy, 0.0)[:1, ..., None], obs[:1, ..., None], **options)
+    error = np.abs(both.reconstruction[..., 0] - truth).std(axis=(1, 2))
+    error_alone = np.abs(alone.reconstruction[0, ..., 0] - truth[0]).std()
+    assert np.all(error < 1.2 * error_alone) and np.all(error < 0.6 * sigma)
+    assert abs(both.noise_std[0] / sigma - 1) < 0.2
+
+
 def test_guide_layer_weight_and_layers_are_used():
     """A second, fully observed layer that shares the first's edges helps inpaint it."""
     rng = np.random.default_rng(9)
