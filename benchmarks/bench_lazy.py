@@ -15,6 +15,12 @@ b. Tiled (``--tile`` px) against single-block on a 256 x 256 map: the maximum
    absolute difference, and the same run on differently chunked input.
 c. Throughput of the tile pass with 1 and 2 Dask workers: the threaded
    scheduler and a ``dask.distributed.LocalCluster`` of processes.
+d. Quality of the lazy result against the eager one at the package's defaults, on a
+   map big enough for several learning windows (``--d-size``, 512 by default, 256
+   channels) at a low dose (13 counts per pixel, 10 % random, BSE guide): the error
+   of each X-ray line map (``get_lines_intensity``) against the noiseless truth's,
+   pooled over the lines relative to their spatial variance (%), for cubic
+   interpolation of the sampled line maps, the eager and the lazy reconstruction.
 
 Every part writes a Markdown section to ``benchmarks/results/lazy.md`` (``--out``).
 
@@ -23,6 +29,7 @@ Usage::
     nice python benchmarks/bench_lazy.py --part a --size 256      # quick
     nice python benchmarks/bench_lazy.py --part a --size 1024     # the target
     nice python benchmarks/bench_lazy.py --part bc
+    nice python benchmarks/bench_lazy.py --part d                 # lazy against eager
 """
 
 import argparse
@@ -255,9 +262,52 @@ def part_c(args):
     return lines
 
 
+def _truth_error(maps, truth):
+    """Pooled squared error of line maps ``(L, R, C)`` against noiseless ones, in % of
+    their spatial variance."""
+    return 100.0 * np.mean((maps - truth) ** 2, axis=(1, 2)).sum() / truth.var(axis=(1, 2)).sum()
+
+
+def part_d(args):
+    """Lazy (several learning windows) against eager at defaults, low counts."""
+    import hyperspy_cs as cs
+    from bench_counts import cubic, line_maps
+
+    size, channels, counts = args.d_size, 256, 13.0
+    si, bse, truth = cs.data.eds_spectrum_image(
+        shape=(size, size), n_channels=channels, counts_per_pixel=counts, grain_size=24,
+        seed=1, phases=PHASES, return_truth=True)
+    sub = si.subsample(FRACTION, seed=2)
+    reference = line_maps(truth.spectrum_image)
+    mask = np.asarray(cs.get_mask(sub), dtype=bool)
+    rows = [("cubic interpolation of the sampled line maps",
+             _truth_error(cubic(line_maps(sub), mask), reference), None, "")]
+    start = time.perf_counter()
+    eager = sub.inpaint_bpfa3d(guide=bse, seed=0, show_progressbar=False)
+    rows.append(("eager, defaults", _truth_error(line_maps(eager), reference),
+                 time.perf_counter() - start, f"layers {eager.metadata.Reconstruction.layer_kind}"))
+    start = time.perf_counter()
+    lazy = sub.as_lazy().inpaint_bpfa3d(guide=bse, seed=0, show_progressbar=False)
+    cs.get_dictionary(lazy)  # the learning pass, which records the layers it chose
+    lazy.compute(show_progressbar=False)
+    node = lazy.metadata.Reconstruction
+    rows.append(("lazy, defaults", _truth_error(line_maps(lazy), reference),
+                 time.perf_counter() - start,
+                 f"layers {node.layer_kind}, {len(node.tiling.learning_windows)} learning "
+                 f"windows, tile {node.tiling.tile_size} px"))
+    lines = [f"## (d) Lazy against eager, {size} x {size} x {channels} EDS map, "
+             f"{counts:g} counts/px, {FRACTION:.0%} random, BSE guide, defaults (seed 0)", "",
+             "Error of the X-ray line maps against the noiseless truth (pooled over "
+             f"{len(reference)} lines, % of their spatial variance; lower is better).", "",
+             "| method | error (%) | wall time (s) | notes |", "|---|---|---|---|"]
+    lines += [f"| {name} | {error:.1f} | {'-' if seconds is None else f'{seconds:.0f}'} | {note} |"
+              for name, error, seconds, note in rows]
+    return lines
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--part", default="abc", help="any of a, b, c")
+    parser.add_argument("--part", default="abc", help="any of a, b, c, d")
     parser.add_argument("--size", type=int, default=1024, help="(a) scan side in pixels")
     parser.add_argument("--channels", type=int, default=None,
                         help="channels (default: --size for (a), 1024 for (b), (c))")
@@ -266,6 +316,7 @@ def main():
     parser.add_argument("--defaults", action="store_true",
                         help="(a) the package's defaults instead of the benchmark's settings")
     parser.add_argument("--c-size", type=int, default=256, help="(c) scan side in pixels")
+    parser.add_argument("--d-size", type=int, default=512, help="(d) scan side in pixels")
     parser.add_argument("--workdir", type=pathlib.Path, default=None)
     parser.add_argument("--out", type=pathlib.Path, default=HERE / "results" / "lazy.md")
     parser.add_argument("--step", choices=("generate", "reconstruct"), help=argparse.SUPPRESS)
@@ -294,6 +345,8 @@ def main():
         sections.append(part_b(args))
     if "c" in args.part:
         sections.append(part_c(args))
+    if "d" in args.part:
+        sections.append(part_d(args))
     text = "\n".join("\n".join(s) + "\n" for s in sections)
     print(text)
     args.out.parent.mkdir(parents=True, exist_ok=True)
