@@ -45,14 +45,13 @@ are printed, for pasting into a closing note.
 """
 
 import argparse
-import time
 
 import numpy as np
 from scipy import ndimage
 
 import hyperspy_cs as cs
 
-from bench_low_sampling import IMAGES, load
+from bench_low_sampling import IMAGES, bpfa_psnr, load
 
 DOSES = (10.0, 25.0)
 SAMPLINGS = (1.0, 0.25, 0.1, 0.0625)
@@ -79,28 +78,18 @@ def load_image(name):
     return full
 
 
-def timed_psnr(full, sub, seed, **options):
-    """PSNR (dB) of ``inpaint_bpfa``'s mean over frames, its time (s) and the result."""
-    start = time.perf_counter()
-    rec = cs.inpaint_bpfa(sub, seed=seed, show_progressbar=False, **options)
-    seconds = time.perf_counter() - start
-    estimate = np.asarray(rec.data, dtype=float)
-    estimate = estimate.reshape(-1, *estimate.shape[-2:]).mean(axis=0)
-    return cs.psnr(full.data, estimate, data_range=1.0), seconds, rec
-
-
 def frame_rows(full, fraction, pattern, dose, seed, frames):
     """The ``--frames`` figures of one row (see the module docstring)."""
     stack = full.subsample(fraction, pattern, dose=dose, frames=frames, seed=seed)
-    joint, joint_s, _ = timed_psnr(full, stack, seed)
+    joint, joint_s, _ = bpfa_psnr(full, stack, seed)
     visited = np.asarray(cs.get_mask(stack))
     first = visited.argmax(axis=0)
     values = np.take_along_axis(np.asarray(stack.data), first[None], axis=0)[0]
     merged = cs.from_mask(full._deepcopy_with_new_data(values), visited.any(axis=0))
     merged.metadata.set_item("Acquisition.Subsampling.dose", dose)
-    union, union_s, _ = timed_psnr(full, merged, seed)
+    union, union_s, _ = bpfa_psnr(full, merged, seed)
     single = full.subsample(fraction, pattern, dose=frames * dose, seed=seed)
-    one, one_s, _ = timed_psnr(full, single, seed)
+    one, one_s, _ = bpfa_psnr(full, single, seed)
     return (f"  {frames} frames {joint:6.2f} ({joint_s:3.0f} s)  "
             f"merged ({visited.any(axis=0).mean():.1%}) {union:6.2f} ({union_s:3.0f} s)  "
             f"1 frame, {frames} x dose {one:6.2f} ({one_s:3.0f} s)")
@@ -114,7 +103,7 @@ def run(name, doses, samplings, seed, frames=1):
             sub = full.subsample(fraction, pattern, dose=dose, seed=seed)
             scores, seconds = {}, {}
             for likelihood in ("auto", "gaussian"):
-                scores[likelihood], seconds[likelihood], rec = timed_psnr(
+                scores[likelihood], seconds[likelihood], rec = bpfa_psnr(
                     full, sub, seed, likelihood=likelihood)
                 if likelihood == "auto":
                     used = rec.metadata.Reconstruction.likelihood
