@@ -32,9 +32,9 @@ each row also prints:
     the row's dose and sampling (``subsample(frames=N)``), reconstructed in one call
     (the frames share the dictionary and the noise level) and averaged;
 ``merged``
-    the same ``N`` frames as one image: every position any frame visited, with the
-    value of the first frame that visited it (so still counts of the row's dose),
-    reconstructed once;
+    the same ``N`` frames as one image (``merge_frames``: every position any frame
+    visited, with the value of the first frame that visited it when some position
+    had one visit only, so still counts of the row's dose), reconstructed once;
 ``1 frame, N x dose``
     one frame at the same sampling with all of that dose (``N`` times the row's):
     what the same electrons give in a single scan.
@@ -82,16 +82,12 @@ def frame_rows(full, fraction, pattern, dose, seed, frames):
     """The ``--frames`` figures of one row (see the module docstring)."""
     stack = full.subsample(fraction, pattern, dose=dose, frames=frames, seed=seed)
     joint, joint_s, _ = bpfa_psnr(full, stack, seed)
-    visited = np.asarray(cs.get_mask(stack))
-    first = visited.argmax(axis=0)
-    values = np.take_along_axis(np.asarray(stack.data), first[None], axis=0)[0]
-    merged = cs.from_mask(full._deepcopy_with_new_data(values), visited.any(axis=0))
-    merged.metadata.set_item("Acquisition.Subsampling.dose", dose)
+    merged = cs.merge_frames(stack)
     union, union_s, _ = bpfa_psnr(full, merged, seed)
     single = full.subsample(fraction, pattern, dose=frames * dose, seed=seed)
     one, one_s, _ = bpfa_psnr(full, single, seed)
     return (f"  {frames} frames {joint:6.2f} ({joint_s:3.0f} s)  "
-            f"merged ({visited.any(axis=0).mean():.1%}) {union:6.2f} ({union_s:3.0f} s)  "
+            f"merged ({cs.get_mask(merged).mean():.1%}) {union:6.2f} ({union_s:3.0f} s)  "
             f"1 frame, {frames} x dose {one:6.2f} ({one_s:3.0f} s)")
 
 

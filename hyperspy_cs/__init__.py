@@ -9,6 +9,7 @@ The package is laid out by job:
 ====================  ==============================================================
 ``patterns``          scan patterns: which positions a probe visits, in what order
 ``_subsample``        :func:`subsample`: simulate the scan a microscope would record
+``_frames``           :func:`merge_frames`: frames of one area into one scan
 ``_metadata``         the metadata contract (``metadata.Acquisition.Subsampling``...)
 ``_report``           :func:`acquisition_report`: time and dose saved
 ``_reconstruct``      what every reconstruction method shares (mask rules, output)
@@ -42,6 +43,7 @@ __getattr__, __dir__, __all__ = _lazy.attach(
         "adaptive._live": ["LiveReconstruction"],
         "adaptive._simulate": ["simulate_adaptive"],
         "_compare": ["Comparison", "compare"],
+        "_frames": ["merge_frames"],
         "_guide": ["resample_guide"],
         "_inpaint": ["inpaint"],
         "_metadata": ["get_mask", "get_order"],
@@ -59,5 +61,5 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0+unknown"
 
-_register(["subsample", "get_mask", "get_order", "acquisition_report", "split_counts",
+_register(["subsample", "merge_frames", "get_mask", "get_order", "acquisition_report", "split_counts",
            "inpaint", "inpaint_bpfa", "inpaint_bpfa3d", "simulate_adaptive"])
